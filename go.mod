@@ -1,0 +1,23 @@
+module github.com/ytrain/ytrain
+
+go 1.26.0
+
+require (
+	github.com/apache/arrow/go/v17 v17.0.0 // indirect
+	github.com/dlclark/regexp2 v1.12.0 // indirect
+	github.com/dustin/go-humanize v1.0.1 // indirect
+	github.com/json-iterator/go v1.1.12 // indirect
+	github.com/modern-go/concurrent v0.0.0-20180306012644-bacd9c7ef1dd // indirect
+	github.com/modern-go/reflect2 v1.0.2 // indirect
+	github.com/nikolalohinski/gonja/v2 v2.9.1 // indirect
+	github.com/pkg/errors v0.9.1 // indirect
+	github.com/rogpeppe/go-internal v1.16.0 // indirect
+	github.com/sirupsen/logrus v1.9.3 // indirect
+	github.com/spf13/pflag v1.1.0 // indirect
+	github.com/sugarme/gotch v0.9.1 // indirect
+	golang.org/x/exp v0.0.0-20240719175910-8a7402abbf56 // indirect
+	golang.org/x/sys v0.32.0 // indirect
+	golang.org/x/text v0.44.0 // indirect
+)
+
+replace github.com/sugarme/gotch => ./build/gotch
