@@ -1,0 +1,250 @@
+package formats
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func sampleTokens() []Token {
+	return []Token{
+		{ID: "a", InputIDs: []int32{1, 2, 3}, LossMask: Mask{0, 1, 1}, Meta: json.RawMessage(`{"src":"x.jsonl:1","tags":["law"]}`)},
+		{ID: "b:2", InputIDs: []int32{7}, LossMask: Mask{0}},
+		{ID: "中文", InputIDs: []int32{151643, 0, 5}, LossMask: Mask{0, 0, 1}, Meta: json.RawMessage(`"plain"`)},
+	}
+}
+
+func samplePacked() []Packed {
+	return []Packed{
+		{InputIDs: []int32{5, 6, 7, 8, 0}, PositionIDs: []int32{0, 1, 0, 1, 0}, SegmentIDs: []int32{1, 1, 2, 2, 0},
+			LossMask: Mask{0, 1, 0, 1, 0}, DocIDs: []string{"a", "b"}},
+		{InputIDs: []int32{9}, PositionIDs: []int32{0}, SegmentIDs: []int32{1}, LossMask: Mask{0}, DocIDs: []string{"c"}},
+	}
+}
+
+func encode[T any](t *testing.T, f Format, c *Codec[T], recs []T) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w := NewWriter(&buf, f, c)
+	for i := range recs {
+		if err := w.Write(&recs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func decode[T any](t *testing.T, data []byte, c *Codec[T]) []T {
+	t.Helper()
+	r, err := NewReader(bytes.NewReader(data), "test", c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var out []T
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, *rec)
+	}
+}
+
+// JSON Lines → Arrow → JSON Lines must give back the same bytes, for both kinds.
+func TestRoundTrip(t *testing.T) {
+	t.Run("token", func(t *testing.T) { roundTrip(t, TokenCodec, sampleTokens()) })
+	t.Run("packed", func(t *testing.T) { roundTrip(t, PackedCodec, samplePacked()) })
+}
+
+func roundTrip[T any](t *testing.T, c *Codec[T], recs []T) {
+	j1 := encode(t, JSONL, c, recs)
+	fromJSON := decode(t, j1, c)
+	if !reflect.DeepEqual(fromJSON, recs) {
+		t.Fatalf("JSONL decode:\n got %+v\nwant %+v", fromJSON, recs)
+	}
+	a := encode(t, Arrow, c, fromJSON)
+	if !bytes.HasPrefix(a, arrowStreamMagic) {
+		t.Fatalf("Arrow stream does not start with the continuation marker: % x", a[:8])
+	}
+	fromArrow := decode(t, a, c)
+	if !reflect.DeepEqual(fromArrow, recs) {
+		t.Fatalf("Arrow decode:\n got %+v\nwant %+v", fromArrow, recs)
+	}
+	if j2 := encode(t, JSONL, c, fromArrow); !bytes.Equal(j1, j2) {
+		t.Fatalf("JSONL after Arrow differs:\n%s\n%s", j1, j2)
+	}
+}
+
+// Many records span several Arrow batches; order and content survive.
+func TestArrowBatches(t *testing.T) {
+	var recs []Token
+	for i := 0; i < 3*batchRows+7; i++ {
+		recs = append(recs, Token{ID: strings.Repeat("x", i%5+1) + string(rune('a'+i%26)), InputIDs: []int32{int32(i), 1}, LossMask: Mask{0, 1}})
+	}
+	if got := decode(t, encode(t, Arrow, TokenCodec, recs), TokenCodec); !reflect.DeepEqual(got, recs) {
+		t.Fatal("records differ after a multi-batch Arrow round trip")
+	}
+}
+
+func TestJSONLWritesNumbersForMask(t *testing.T) {
+	got := string(encode(t, JSONL, TokenCodec, sampleTokens()[:1]))
+	want := `{"id":"a","input_ids":[1,2,3],"loss_mask":[0,1,1],"meta":{"src":"x.jsonl:1","tags":["law"]}}` + "\n"
+	if got != want {
+		t.Fatalf("got %s want %s", got, want)
+	}
+}
+
+func TestReadErrors(t *testing.T) {
+	packedArrow := encode(t, Arrow, PackedCodec, samplePacked())
+	cases := []struct {
+		name, in, want string
+	}{
+		{"empty", "", "test: empty input"},
+		{"blank lines only", "\n\n", "test: empty input"},
+		{"malformed", `{"id":"a","input_ids":[1,2],"loss_mask":[0,1]}` + "\n" + `{"id":"b",` + "\n", "test:2: unexpected end of JSON input"},
+		{"wrong type", `{"id":"a","input_ids":"12","loss_mask":[0,1]}`, `test:1: field "input_ids": got JSON string`},
+		{"mask value", `{"id":"a","input_ids":[1,2],"loss_mask":[0,2]}`, "test:1: loss_mask[1] = 2, want 0 or 1"},
+		{"first target", `{"id":"a","input_ids":[1,2],"loss_mask":[1,1]}`, "loss_mask[0] must be 0"},
+		{"length mismatch", `{"id":"a","input_ids":[1,2],"loss_mask":[0]}`, `record "a": 2 input_ids but 1 loss_mask values`},
+		{"missing id", `{"input_ids":[1,2],"loss_mask":[0,1]}`, "test:1: empty id"},
+		{"invalid utf8", "{\"id\":\"\xff\",\"input_ids\":[1],\"loss_mask\":[0]}", "test:1: invalid UTF-8"},
+		{"json array", `[{"id":"a"}]`, "test:1: want one JSON object per line"},
+		{"arrow file", "ARROW1\x00\x00", "Arrow IPC file"},
+		{"wrong kind", string(packedArrow), `this is a "packed" stream, want "token" records`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := readAll(strings.NewReader(tc.in))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got error %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestPackedValidate(t *testing.T) {
+	bad := []struct {
+		name string
+		mod  func(*Packed)
+		want string
+	}{
+		{"target on padding", func(p *Packed) { p.LossMask[4] = 1 }, "padding is a target"},
+		{"segment after padding", func(p *Packed) { p.SegmentIDs[4] = 2; p.PositionIDs[4] = 2 }, ""},
+		{"target at segment start", func(p *Packed) { p.LossMask[2] = 1 }, "must start with position 0 and no target"},
+		{"positions", func(p *Packed) { p.PositionIDs[1] = 5 }, "not consecutive"},
+		{"doc ids", func(p *Packed) { p.DocIDs = p.DocIDs[:1] }, "2 segments but 1 doc_ids"},
+		{"skipped segment", func(p *Packed) { p.SegmentIDs[2], p.SegmentIDs[3] = 3, 3 }, "segment 3 follows 1"},
+	}
+	for _, tc := range bad {
+		p := samplePacked()[0]
+		tc.mod(&p)
+		err := p.Validate()
+		if tc.want == "" {
+			if err != nil {
+				t.Errorf("%s: unexpected error %v", tc.name, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+func readAll(r io.Reader) error {
+	rd, err := NewReader(r, "test", TokenCodec)
+	if err != nil {
+		return err
+	}
+	defer rd.Close()
+	for {
+		if _, err := rd.Next(); err == io.EOF {
+			return nil
+		} else if err != nil {
+			return err
+		}
+	}
+}
+
+func TestInputsConcatenate(t *testing.T) {
+	dir := t.TempDir()
+	recs := sampleTokens()
+	a := filepath.Join(dir, "a.jsonl")
+	os.WriteFile(a, encode(t, JSONL, TokenCodec, recs[:2]), 0o644)
+	in := OpenInputs([]string{a, "-"}, bytes.NewReader(encode(t, Arrow, TokenCodec, recs[2:])), TokenCodec)
+	defer in.Close()
+	var got []Token
+	for {
+		rec, err := in.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, *rec)
+	}
+	if !reflect.DeepEqual(got, recs) {
+		t.Fatalf("got %+v", got)
+	}
+}
+
+func TestOutputFormat(t *testing.T) {
+	f, _ := os.CreateTemp(t.TempDir(), "stdout")
+	defer f.Close()
+	for _, tc := range []struct {
+		flag, out string
+		want      Format
+	}{
+		{"", "x.arrow", Arrow}, {"", "x.jsonl", JSONL}, {"", "x", JSONL},
+		{"", "", Arrow}, // stdout is a file here, not a terminal
+		{"jsonl", "x.arrow", JSONL}, {"arrow", "", Arrow},
+	} {
+		if got, err := OutputFormat(tc.flag, tc.out, f); err != nil || got != tc.want {
+			t.Errorf("OutputFormat(%q, %q) = %v, %v; want %v", tc.flag, tc.out, got, err, tc.want)
+		}
+	}
+	if _, err := OutputFormat("csv", "", f); err == nil {
+		t.Error("--format csv accepted")
+	}
+}
+
+func TestOutputAtomic(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.jsonl")
+	o, err := CreateOutput(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(o, "partial")
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatal("output visible before Commit")
+	}
+	o.Abort()
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Fatalf("Abort left %v", ents)
+	}
+	o, _ = CreateOutput(path, nil)
+	io.WriteString(o, "done")
+	if err := o.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "done" {
+		t.Fatalf("got %q", b)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Fatalf("temp files left: %v", ents)
+	}
+}

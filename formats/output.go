@@ -1,0 +1,61 @@
+package formats
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// Output is where a tool writes its result: stdout, or a file that appears
+// only when the run succeeds. File output goes to a temp file in the same
+// directory, renamed over the target by Commit, so a failed or killed run
+// never leaves a partial file behind.
+type Output struct {
+	io.Writer
+	f    *os.File
+	path string
+}
+
+// CreateOutput opens path for writing; "" or "-" means stdout.
+func CreateOutput(path string, stdout io.Writer) (*Output, error) {
+	if path == "" || path == "-" {
+		return &Output{Writer: stdout}, nil
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return nil, err
+	}
+	return &Output{Writer: f, f: f, path: path}, nil
+}
+
+// Commit makes the output visible under its name.
+func (o *Output) Commit() error {
+	if o.f == nil {
+		return nil
+	}
+	f := o.f
+	o.f = nil
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	if err := os.Rename(f.Name(), o.path); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	return nil
+}
+
+// Abort discards the output; a no-op after Commit.
+func (o *Output) Abort() {
+	if o.f != nil {
+		o.f.Close()
+		os.Remove(o.f.Name())
+		o.f = nil
+	}
+}
