@@ -1,0 +1,47 @@
+// Package corpus reads the training data people bring, in the shapes they
+// bring it, and hands tokenize one normalised Example at a time.
+//
+// Files: a JSON array, JSON Lines, CSV with a header row, or plain text (one
+// document per non-empty line, for continued pre-training). Record shapes,
+// recognised per record (not from the first record of a file):
+//
+//   - conversations: "conversations" or "messages", a list of turns with
+//     "role"/"from" and "content"/"value"; roles system, user/human,
+//     assistant/gpt/bot; every turn is kept.
+//   - alpaca: "instruction", optional "input" (joined to the instruction by
+//     a newline), "output", optional "system" and "history" ([[q, a], ...]).
+//   - prompt/response: "prompt" and "response" (or "completion").
+//   - text: "text" (or "output") for continued pre-training.
+//
+// An "id" (string or number) names the record; without one the record is
+// named FILE:N, its 1-based position in the file. A "meta" value is carried
+// through to the output untouched.
+package corpus
+
+import (
+	"errors"
+
+	"github.com/ytrain/ytrain/internal/chat"
+)
+
+// Kind is what the records are read for.
+type Kind int
+
+const (
+	SFT  Kind = iota + 1 // conversations with assistant turns to train on
+	CPT                  // documents for continued pre-training
+	Text                 // plain text to encode as is
+)
+
+// Example is one input record in normalised form.
+type Example struct {
+	ID       string
+	Where    string // FILE:LINE of the record, for messages
+	Messages []chat.Message
+	Text     string
+	Meta     []byte // compact JSON or nil
+}
+
+// ErrEmptyAnswer marks a record whose answer is empty: tokenize reports and
+// skips these rather than failing the run.
+var ErrEmptyAnswer = errors.New("empty answer")

@@ -1,0 +1,57 @@
+// Package testenv locates the shared test fixtures (real tokenizer files and HF-generated
+// goldens) that live beside the repository, outside the module.
+package testenv
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// SharedDir returns the shared fixtures folder: $YTRAIN_SHARED, else ../shared beside
+// the module root. When it is missing the test is skipped, except under CI=true, where
+// it fails: CI must not pass by skipping.
+func SharedDir(t testing.TB) string {
+	t.Helper()
+	return SharedPath(t)
+}
+
+// SharedPath returns a file or folder under SharedDir, skipping or failing the test as
+// SharedDir does when it is missing.
+func SharedPath(t testing.TB, elem ...string) string {
+	t.Helper()
+	dir := os.Getenv("YTRAIN_SHARED")
+	if dir == "" {
+		root, err := moduleRoot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir = filepath.Join(root, "..", "shared")
+	}
+	path := filepath.Join(append([]string{dir}, elem...)...)
+	if _, err := os.Stat(path); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("shared fixture missing: %v", err)
+		}
+		t.Skipf("shared fixture missing (set YTRAIN_SHARED): %v", err)
+	}
+	return path
+}
+
+// moduleRoot walks up from the working directory (a test's package folder) to go.mod.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", os.ErrNotExist
+		}
+		dir = parent
+	}
+}
