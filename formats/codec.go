@@ -62,6 +62,101 @@ var PackedCodec = &Codec[Packed]{
 	validate: (*Packed).Validate,
 }
 
+// ScoreCodec is the codec of Score records.
+var ScoreCodec = &Codec[Score]{
+	Kind: "score",
+	fields: []column[Score]{
+		stringCol("id", func(r *Score) *string { return &r.ID }),
+		float32ListCol("loss", func(r *Score) *[]float32 { return &r.Loss }),
+		float32ListCol("entropy", func(r *Score) *[]float32 { return &r.Entropy }),
+		int32Col("n_targets", func(r *Score) *int32 { return &r.NTargets }),
+		float32Col("mean_loss", func(r *Score) *float32 { return &r.MeanLoss }),
+		float32Col("ppl", func(r *Score) *float32 { return &r.PPL }),
+		float32Col("mean_entropy", func(r *Score) *float32 { return &r.MeanEntropy }),
+		float32Col("frac_known", func(r *Score) *float32 { return &r.FracKnown }),
+		float32Col("frac_learning", func(r *Score) *float32 { return &r.FracLearning }),
+		float32Col("frac_hard", func(r *Score) *float32 { return &r.FracHard }),
+		float32Col("frac_cut", func(r *Score) *float32 { return &r.FracCut }),
+		optFloat32ListCol("prompt_free_loss", func(r *Score) *[]float32 { return &r.PromptFreeLoss }),
+		optFloat32Col("prompt_free_mean_loss", func(r *Score) **float32 { return &r.PromptFreeMeanLoss }),
+		jsonCol("meta", func(r *Score) *json.RawMessage { return &r.Meta }),
+	},
+	validate: (*Score).Validate,
+}
+
+func int32Col[T any](name string, ref func(*T) *int32) column[T] {
+	return column[T]{
+		field: arrow.Field{Name: name, Type: arrow.PrimitiveTypes.Int32},
+		put:   func(b array.Builder, r *T) { b.(*array.Int32Builder).Append(*ref(r)) },
+		get:   func(a arrow.Array, i int, r *T) { *ref(r) = a.(*array.Int32).Value(i) },
+	}
+}
+
+func float32Col[T any](name string, ref func(*T) *float32) column[T] {
+	return column[T]{
+		field: arrow.Field{Name: name, Type: arrow.PrimitiveTypes.Float32},
+		put:   func(b array.Builder, r *T) { b.(*array.Float32Builder).Append(*ref(r)) },
+		get:   func(a arrow.Array, i int, r *T) { *ref(r) = a.(*array.Float32).Value(i) },
+	}
+}
+
+// optFloat32Col is a nullable float: nil in Go, null in Arrow, absent in JSON.
+func optFloat32Col[T any](name string, ref func(*T) **float32) column[T] {
+	return column[T]{
+		field:    arrow.Field{Name: name, Type: arrow.PrimitiveTypes.Float32, Nullable: true},
+		optional: true,
+		put: func(b array.Builder, r *T) {
+			if v := *ref(r); v != nil {
+				b.(*array.Float32Builder).Append(*v)
+			} else {
+				b.AppendNull()
+			}
+		},
+		get: func(a arrow.Array, i int, r *T) {
+			if a.IsValid(i) {
+				v := a.(*array.Float32).Value(i)
+				*ref(r) = &v
+			}
+		},
+	}
+}
+
+func float32ListCol[T any](name string, ref func(*T) *[]float32) column[T] {
+	return column[T]{
+		field: arrow.Field{Name: name, Type: arrow.ListOf(arrow.PrimitiveTypes.Float32)},
+		put: func(b array.Builder, r *T) {
+			lb := b.(*array.ListBuilder)
+			lb.Append(true)
+			lb.ValueBuilder().(*array.Float32Builder).AppendValues(*ref(r), nil)
+		},
+		get: func(a arrow.Array, i int, r *T) {
+			l := a.(*array.List)
+			s, e := l.ValueOffsets(i)
+			*ref(r) = append([]float32(nil), l.ListValues().(*array.Float32).Float32Values()[s:e]...)
+		},
+	}
+}
+
+// optFloat32ListCol is a nullable list: nil in Go, null in Arrow, absent in JSON.
+func optFloat32ListCol[T any](name string, ref func(*T) *[]float32) column[T] {
+	c := float32ListCol(name, ref)
+	c.field.Nullable, c.optional = true, true
+	put, get := c.put, c.get
+	c.put = func(b array.Builder, r *T) {
+		if *ref(r) == nil {
+			b.AppendNull()
+		} else {
+			put(b, r)
+		}
+	}
+	c.get = func(a arrow.Array, i int, r *T) {
+		if a.IsValid(i) {
+			get(a, i, r)
+		}
+	}
+	return c
+}
+
 func stringCol[T any](name string, ref func(*T) *string) column[T] {
 	return column[T]{
 		field: arrow.Field{Name: name, Type: arrow.BinaryTypes.String},

@@ -27,6 +27,16 @@ func samplePacked() []Packed {
 	}
 }
 
+func sampleScores() []Score {
+	free := float32(2.5)
+	return []Score{
+		{ID: "a", Loss: []float32{0.1, 3.25, 16}, Entropy: []float32{0.5, 1e-7, 2}, NTargets: 3, MeanLoss: 6.45, PPL: 632.7,
+			MeanEntropy: 0.8333333, FracKnown: 1.0 / 3, FracLearning: 1.0 / 3, FracCut: 1.0 / 3,
+			PromptFreeLoss: []float32{1, 2, 4.5}, PromptFreeMeanLoss: &free, Meta: json.RawMessage(`{"k":1}`)},
+		{ID: "b", Loss: []float32{2}, Entropy: []float32{1}, NTargets: 1, MeanLoss: 2, PPL: 7.389056, MeanEntropy: 1, FracLearning: 1},
+	}
+}
+
 func encode[T any](t *testing.T, f Format, c *Codec[T], recs []T) []byte {
 	t.Helper()
 	var buf bytes.Buffer
@@ -66,6 +76,7 @@ func decode[T any](t *testing.T, data []byte, c *Codec[T]) []T {
 func TestRoundTrip(t *testing.T) {
 	t.Run("token", func(t *testing.T) { roundTrip(t, TokenCodec, sampleTokens()) })
 	t.Run("packed", func(t *testing.T) { roundTrip(t, PackedCodec, samplePacked()) })
+	t.Run("score", func(t *testing.T) { roundTrip(t, ScoreCodec, sampleScores()) })
 }
 
 func roundTrip[T any](t *testing.T, c *Codec[T], recs []T) {

@@ -158,3 +158,38 @@ func validIDs(ids []int32) error {
 	}
 	return nil
 }
+
+// Score holds a document's per-target curves from a model: Loss[k] is the
+// cross-entropy of the k-th target token and Entropy[k] the entropy (nats) of
+// the same predictive distribution, so the two curves are aligned.
+type Score struct {
+	ID          string    `json:"id"`
+	Loss        []float32 `json:"loss"`
+	Entropy     []float32 `json:"entropy"`
+	NTargets    int32     `json:"n_targets"`
+	MeanLoss    float32   `json:"mean_loss"`
+	PPL         float32   `json:"ppl"`
+	MeanEntropy float32   `json:"mean_entropy"`
+	// Shares of targets in the NLIRG loss regions: L ≤ 1.45 (known),
+	// 1.45 < L < 6.6 (learning), 6.6 ≤ L < 15 (hard), L ≥ 15 (cut off).
+	FracKnown    float32 `json:"frac_known"`
+	FracLearning float32 `json:"frac_learning"`
+	FracHard     float32 `json:"frac_hard"`
+	FracCut      float32 `json:"frac_cut"`
+	// The answer scored without its prompt (score --prompt-free), for IFD.
+	PromptFreeLoss     []float32       `json:"prompt_free_loss,omitempty"`
+	PromptFreeMeanLoss *float32        `json:"prompt_free_mean_loss,omitempty"`
+	Meta               json.RawMessage `json:"meta,omitempty"`
+}
+
+func (r *Score) Validate() error {
+	switch {
+	case r.ID == "":
+		return errors.New("empty id")
+	case len(r.Loss) != int(r.NTargets) || len(r.Entropy) != int(r.NTargets):
+		return fmt.Errorf("record %q: n_targets %d but %d loss and %d entropy values", r.ID, r.NTargets, len(r.Loss), len(r.Entropy))
+	case r.PromptFreeLoss != nil && len(r.PromptFreeLoss) != int(r.NTargets):
+		return fmt.Errorf("record %q: n_targets %d but %d prompt_free_loss values", r.ID, r.NTargets, len(r.PromptFreeLoss))
+	}
+	return nil
+}
