@@ -1,6 +1,7 @@
 package formats
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"io"
@@ -258,4 +259,37 @@ func TestOutputAtomic(t *testing.T) {
 	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
 		t.Fatalf("temp files left: %v", ents)
 	}
+}
+
+func TestPeekKind(t *testing.T) {
+	cases := map[string][]byte{
+		"token":  encode(t, Arrow, TokenCodec, sampleTokens()),
+		"packed": encode(t, Arrow, PackedCodec, samplePacked()),
+		"score":  encode(t, Arrow, ScoreCodec, sampleScores()),
+	}
+	for kind, arrowData := range cases {
+		for _, data := range [][]byte{arrowData, encodeJSONL(t, kind)} {
+			br := bufio.NewReaderSize(bytes.NewReader(data), 1<<16)
+			got, err := PeekKind(br)
+			if err != nil || got != kind {
+				t.Fatalf("PeekKind = %q, %v; want %q", got, err, kind)
+			}
+			if b, _ := br.Peek(len(data)); !bytes.Equal(b, data) {
+				t.Fatal("PeekKind consumed input")
+			}
+		}
+	}
+	if _, err := PeekKind(bufio.NewReader(strings.NewReader(`{"text":"x"}`))); err == nil {
+		t.Fatal("text record taken for a kind")
+	}
+}
+
+func encodeJSONL(t *testing.T, kind string) []byte {
+	switch kind {
+	case "token":
+		return encode(t, JSONL, TokenCodec, sampleTokens())
+	case "packed":
+		return encode(t, JSONL, PackedCodec, samplePacked())
+	}
+	return encode(t, JSONL, ScoreCodec, sampleScores())
 }
