@@ -1,0 +1,47 @@
+package torch
+
+import (
+	"fmt"
+
+	"github.com/sugarme/gotch"
+	"github.com/sugarme/gotch/ts"
+)
+
+// Int64s makes a tensor of shape from Go values, on dev.
+func Int64s(vals []int64, dev gotch.Device, shape ...int64) (*ts.Tensor, error) {
+	t, err := ts.OfSlice(vals)
+	if err != nil {
+		return nil, err
+	}
+	v, err := t.View(shape, true)
+	if err != nil {
+		return nil, fmt.Errorf("torch: %d values into shape %v: %w", len(vals), shape, err)
+	}
+	if dev == gotch.CPU {
+		return v, nil
+	}
+	return v.To(dev, true)
+}
+
+// Float32s copies a tensor's values (any dtype, any device) into Go.
+func Float32s(t *ts.Tensor) ([]float32, error) {
+	c, err := t.ToDevice(gotch.CPU, gotch.Float, false, false, false)
+	if err != nil {
+		return nil, err
+	}
+	defer c.MustDrop()
+	c2, err := c.Contiguous(false)
+	if err != nil {
+		return nil, err
+	}
+	defer c2.MustDrop()
+	n := int64(1)
+	for _, d := range c2.MustSize() {
+		n *= d
+	}
+	out := make([]float32, n)
+	if err := c2.CopyData(out, uint(n)); err != nil {
+		return nil, err
+	}
+	return out, nil
+}

@@ -1,0 +1,193 @@
+package torch
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"unsafe"
+
+	"github.com/sugarme/gotch"
+	"github.com/sugarme/gotch/ts"
+)
+
+// values copies a float32 tensor out (gotch's Float64Values leaks a copy).
+func values(t *testing.T, x *ts.Tensor) []float32 {
+	t.Helper()
+	n := x.Numel()
+	v := make([]float32, n)
+	if err := x.CopyData(v, n); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestShimInfo(t *testing.T) {
+	info := ShimInfo()
+	t.Log(info)
+	if !strings.Contains(info, "built against libtorch") {
+		t.Errorf("ShimInfo() = %q", info)
+	}
+}
+
+// A real op through gotch and the shim, on a tensor over foreign memory.
+func TestMatmulOverBlob(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var s Scope
+	defer func() {
+		if err := s.Drop(); err != nil {
+			t.Error(err)
+		}
+	}()
+
+	mem, err := syscall.Mmap(-1, 0, 4096, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Munmap(mem)
+	blob := unsafe.Slice((*float32)(unsafe.Pointer(&mem[0])), 6)
+	copy(blob, []float32{1, 2, 3, 4, 5, 6})
+
+	a, err := TensorFromBlob(unsafe.Pointer(&mem[0]), []int64{2, 3}, gotch.Float)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Add(a)
+	if p, err := a.DataPtr(); err != nil || p != unsafe.Pointer(&mem[0]) {
+		t.Errorf("DataPtr() = %p, %v; want the blob %p (zero-copy)", p, err, &mem[0])
+	}
+	b1, err := ts.OfSlice([]float32{7, 8, 9, 10, 11, 12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Add(b1)
+	b, err := b1.View([]int64{3, 2}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Add(b)
+	c, err := a.Matmul(b, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Add(c)
+	if got, want := c.MustSize(), []int64{2, 2}; !slices.Equal(got, want) {
+		t.Errorf("shape %v, want %v", got, want)
+	}
+	if got, want := values(t, c), []float32{58, 64, 139, 154}; !slices.Equal(got, want) {
+		t.Errorf("[[1 2 3] [4 5 6]] @ [[7 8] [9 10] [11 12]] = %v, want %v", got, want)
+	}
+}
+
+func TestManualSeed(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var s Scope
+	defer s.Drop()
+	randn := func() []float32 {
+		x, err := ts.Randn([]int64{5}, gotch.Float, gotch.CPU)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return values(t, s.Add(x))
+	}
+	ManualSeed(42)
+	a := randn()
+	ManualSeed(42)
+	b := randn()
+	c := randn()
+	if !slices.Equal(a, b) || slices.Equal(b, c) {
+		t.Errorf("seed 42 gave %v then %v, then unseeded %v", a, b, c)
+	}
+}
+
+// stubbed reads the stub list of the shim this process loaded (its dir is
+// the out= of ShimInfo), not necessarily build/shim's.
+func stubbed(t *testing.T) []string {
+	_, out, ok := strings.Cut(ShimInfo(), "out=")
+	if !ok {
+		t.Fatalf("no out= in %q", ShimInfo())
+	}
+	b, err := os.ReadFile(filepath.Join(strings.TrimSuffix(out, ")"), "stubs.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Fields(string(b))
+}
+
+// An op the shim stubbed returns a Go error instead of crashing; one it
+// did not stub works.
+func TestStubbedOpReturnsError(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var s Scope
+	defer s.Drop()
+	qkv := make([]*ts.Tensor, 3)
+	for i := range qkv {
+		x, err := ts.Randn([]int64{1, 2, 4, 8}, gotch.Float, gotch.CPU)
+		if err != nil {
+			t.Fatal(err)
+		}
+		qkv[i] = s.Add(x)
+	}
+	mask, err := ts.Zeros([]int64{4, 4}, gotch.Float, gotch.CPU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Add(mask)
+
+	out, err := ts.ScaledDotProductAttention(qkv[0], qkv[1], qkv[2], mask, 0, false, nil)
+	if slices.Contains(stubbed(t), "atg_scaled_dot_product_attention") {
+		if err == nil || !strings.Contains(err.Error(), "stubbed") {
+			t.Fatalf("stubbed ScaledDotProductAttention: err = %v, want a \"stubbed\" error", err)
+		}
+		t.Log(strings.SplitN(err.Error(), "\n", 2)[0])
+		return
+	}
+	if err != nil {
+		t.Fatalf("ScaledDotProductAttention (not stubbed): %v", err)
+	}
+	s.Add(out)
+	if got, want := out.MustSize(), []int64{1, 2, 4, 8}; !slices.Equal(got, want) {
+		t.Errorf("shape %v, want %v", got, want)
+	}
+}
+
+// Tools that need no model must not link gotch, and so not libtorch.
+func TestPureToolsDoNotLinkTorch(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, tool := range []string{"tokenize", "pack", "rank", "evaluate"} {
+		if gofiles, _ := filepath.Glob(filepath.Join(root, tool, "*.go")); len(gofiles) == 0 {
+			t.Logf("%s: no package yet", tool)
+			continue
+		}
+		cmd := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", "./"+tool)
+		cmd.Dir = root
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Errorf("go list ./%s: %v\n%s", tool, err, stderr.String())
+			continue
+		}
+		for _, p := range strings.Fields(string(out)) {
+			if strings.HasPrefix(p, "github.com/sugarme/gotch") {
+				t.Errorf("%s depends on %s", tool, p)
+				break
+			}
+		}
+		checked++
+	}
+	if checked == 0 {
+		t.Skip("none of the tools exists yet")
+	}
+}

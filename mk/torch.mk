@@ -1,0 +1,91 @@
+# mk/torch.mk - ytrain's libtorch build, included by the top-level Makefile
+# (which defines GO and TOOLS). Go links gotch, patched into build/gotch, and
+# through it only build/shim/libgotch_tch.so, gotch's C++ half built against
+# the installed libtorch. See ../shared/docs/libtorch-gotch-notes.md.
+#
+#   make deps         check for libtorch-dev, libopenblas0-pthread and g++;
+#                     as root apt-get install what is missing
+#   make gotch        build/gotch from the Go module cache (tools/gotchpatch)
+#   make shim         build/shim/libgotch_tch.so (tools/shim/build_shim.sh)
+#   make dist         dist/{bin,lib,shim-src,README.txt}: a release whose shim
+#                     alone can be rebuilt on another machine with g++
+#   make clean-torch  remove build/gotch, build/shim and dist
+#
+# Variables for shim (from the command line or the environment; they reach
+# build_shim.sh through the environment):
+#   LIBTORCH=/path/to/libtorch | python   another libtorch than Debian's
+#   OPT PARTS CXX CXXSTD CUDA             compile settings (see build_shim.sh)
+#   STUBS=file|none JOBS PYTHON           (default: the cached stub list
+#                                          tools/shim/stubs-libtorch-VERSION.txt)
+
+.PHONY: deps gotch shim dist clean-torch FORCE
+
+GOTCH_DIR := build/gotch
+SHIM_DIR  := build/shim
+SHIM      := $(SHIM_DIR)/libgotch_tch.so
+PYTHON    ?= python3
+
+# torch/version.h of the libtorch the shim is built against: a libtorch
+# upgrade rebuilds the shim.
+ifeq ($(LIBTORCH),python)
+TORCH_INCLUDE := $(shell $(PYTHON) -c 'import importlib.util as u; print(u.find_spec("torch").submodule_search_locations[0])' 2>/dev/null)/include
+else ifneq ($(LIBTORCH),)
+TORCH_INCLUDE := $(LIBTORCH)/include
+else
+TORCH_INCLUDE := /usr/include
+endif
+TORCH_VERSION_H := $(TORCH_INCLUDE)/torch/csrc/api/include/torch/version.h
+
+# Fast when all is there: file checks and dpkg-query, no apt. OpenBLAS only
+# matters for Debian's libtorch, which links libblas.so.3: the reference BLAS
+# it gets otherwise trains ~12x slower (notes §5).
+deps:
+	@missing=; \
+	if [ -z "$(LIBTORCH)" ]; then \
+	  [ -f $(TORCH_VERSION_H) ] || missing=" libtorch-dev"; \
+	  dpkg-query -W -f='$${Status}' libopenblas0-pthread 2>/dev/null | grep -q 'ok installed' || missing="$$missing libopenblas0-pthread"; \
+	fi; \
+	command -v g++ >/dev/null || missing="$$missing g++"; \
+	[ -z "$$missing" ] && exit 0; \
+	if [ "$$(id -u)" != 0 ]; then \
+	  echo "make deps: missing$$missing; install them with:" >&2; \
+	  echo "  sudo apt-get update && sudo apt-get install -y$$missing" >&2; \
+	  exit 1; \
+	fi; \
+	echo "make deps: installing$$missing" >&2; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	apt-get update && apt-get install -y$$missing
+
+gotch: $(GOTCH_DIR)/.stamp
+
+$(GOTCH_DIR)/.stamp: $(filter-out %_test.go,$(wildcard tools/gotchpatch/*.go)) tools/gotchpatch/go.mod
+	cd tools/gotchpatch && $(GO) run . -dst $(CURDIR)/$(GOTCH_DIR)
+	@touch $@
+
+shim: $(SHIM)
+
+# gotchpatch keeps the C++ sources' mtimes, so re-patching gotch does not
+# rebuild the shim; $(SHIM_DIR)/config changes when the settings do.
+$(SHIM): tools/shim/build_shim.sh tools/shim/stub.awk $(wildcard tools/shim/stubs-libtorch-*.txt) \
+         $(wildcard $(TORCH_VERSION_H) $(GOTCH_DIR)/libtch/csrc/* $(GOTCH_DIR)/libtch/torch_api*.h) \
+         $(SHIM_DIR)/config | $(GOTCH_DIR)/.stamp deps
+	OUT=$(SHIM_DIR) sh tools/shim/build_shim.sh
+
+SHIM_CONFIG := LIBTORCH=$(LIBTORCH) OPT=$(OPT) PARTS=$(PARTS) CXX=$(CXX) CXXSTD=$(CXXSTD) CUDA=$(CUDA)
+$(SHIM_DIR)/config: FORCE
+	@mkdir -p $(@D)
+	@echo '$(SHIM_CONFIG)' | cmp -s - $@ || echo '$(SHIM_CONFIG)' > $@
+
+FORCE:
+
+dist: $(SHIM) $(GOTCH_DIR)/.stamp | deps
+	rm -rf dist
+	mkdir -p dist/bin dist/lib dist/shim-src
+	$(if $(strip $(TOOLS)),$(GO) build -tags gotch_dist -o dist/bin/ $(addprefix ./,$(TOOLS)))
+	cp $(SHIM) $(SHIM_DIR)/stubs.txt $(SHIM_DIR)/shim.env dist/lib/
+	cp tools/shim/build_shim.sh tools/shim/stub.awk tools/shim/stubs-libtorch-*.txt \
+	   $(GOTCH_DIR)/libtch/csrc/* $(GOTCH_DIR)/libtch/torch_api.h $(GOTCH_DIR)/libtch/torch_api_generated.h dist/shim-src/
+	cp tools/shim/dist-README.txt dist/README.txt
+
+clean-torch:
+	rm -rf $(GOTCH_DIR) $(SHIM_DIR) dist
