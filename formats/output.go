@@ -25,6 +25,12 @@ func CreateOutput(path string, stdout io.Writer) (*Output, error) {
 	if err != nil {
 		return nil, err
 	}
+	// CreateTemp makes the file private; the result is an ordinary file
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, err
+	}
 	return &Output{Writer: f, f: f, path: path}, nil
 }
 

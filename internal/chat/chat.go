@@ -88,6 +88,27 @@ func Load(path string) (*Template, error) {
 	return newTemplate(src, bos, eos, origin)
 }
 
+// Resolve picks the template a tool's --template flag names: "chatml", a
+// tokenizer_config.json path, or "auto", the config beside the tokenizer
+// (tokPath is a tokenizer.json or its model folder), else ChatML.
+func Resolve(flag, tokPath string) (*Template, error) {
+	switch flag {
+	case "chatml":
+		return ChatML(), nil
+	case "auto":
+		dir := tokPath
+		if st, err := os.Stat(tokPath); err == nil && !st.IsDir() {
+			dir = filepath.Dir(tokPath)
+		}
+		cfg := filepath.Join(dir, configName)
+		if _, err := os.Stat(cfg); err != nil {
+			return ChatML(), nil
+		}
+		return Load(cfg)
+	}
+	return Load(flag)
+}
+
 // ChatML returns the built-in ChatML template (<|im_start|>role\ncontent<|im_end|>\n,
 // generation prompt "<|im_start|>assistant\n").
 func ChatML() *Template {

@@ -28,18 +28,20 @@ import (
 type Kind int
 
 const (
-	SFT  Kind = iota + 1 // conversations with assistant turns to train on
-	CPT                  // documents for continued pre-training
-	Text                 // plain text to encode as is
+	SFT    Kind = iota + 1 // conversations with assistant turns to train on
+	CPT                    // documents for continued pre-training
+	Text                   // plain text to encode as is
+	Prompt                 // conversations to answer; a final assistant turn is the reference
 )
 
 // Example is one input record in normalised form.
 type Example struct {
-	ID       string
-	Where    string // FILE:LINE of the record, for messages
-	Messages []chat.Message
-	Text     string
-	Meta     []byte // compact JSON or nil
+	ID        string
+	Where     string // FILE:LINE of the record, for messages
+	Messages  []chat.Message
+	Text      string
+	Reference string // Prompt: the dropped final answer, if any
+	Meta      []byte // compact JSON or nil
 }
 
 // ErrEmptyAnswer marks a record whose answer is empty: tokenize reports and

@@ -23,8 +23,18 @@ func (r *Reader) example(f fields) (*Example, error) {
 		}
 		ex.Meta = buf.Bytes()
 	}
-	if r.kind == SFT {
-		ex.Messages, err = f.conversation()
+	switch r.kind {
+	case SFT:
+		ex.Messages, err = f.conversation(true)
+		return ex, err
+	case Prompt:
+		ex.Messages, err = f.conversation(false)
+		if n := len(ex.Messages); err == nil && n > 0 && ex.Messages[n-1].Role == "assistant" {
+			ex.Reference, ex.Messages = ex.Messages[n-1].Content, ex.Messages[:n-1]
+		}
+		if err == nil && (len(ex.Messages) == 0 || ex.Messages[len(ex.Messages)-1].Role != "user") {
+			err = errors.New("no user turn to answer")
+		}
 		return ex, err
 	}
 	key := "text"
@@ -88,16 +98,26 @@ func (f fields) has(keys ...string) bool {
 	return false
 }
 
-func (f fields) conversation() ([]chat.Message, error) {
+// conversation reads the record's turns; with needAnswer, a record without
+// an assistant turn (or with an empty one) is rejected.
+func (f fields) conversation(needAnswer bool) ([]chat.Message, error) {
+	var msgs []chat.Message
+	var field string
+	var err error
 	switch {
 	case f.has("conversations", "messages"):
-		return f.turns()
+		msgs, field, err = f.turns()
 	case f.has("instruction"):
-		return f.alpaca()
+		msgs, field, err = f.alpaca(needAnswer)
 	case f.has("prompt"):
-		return f.promptResponse()
+		msgs, field, err = f.promptResponse(needAnswer)
+	default:
+		return nil, errors.New(`no conversation: want "messages"/"conversations", "instruction"/"output" (alpaca) or "prompt"/"response"`)
 	}
-	return nil, errors.New(`no conversation: want "messages"/"conversations", "instruction"/"output" (alpaca) or "prompt"/"response"`)
+	if err != nil || !needAnswer {
+		return msgs, err
+	}
+	return msgs, checkAnswer(msgs, field)
 }
 
 var roles = map[string]string{
@@ -106,14 +126,14 @@ var roles = map[string]string{
 	"assistant": "assistant", "gpt": "assistant", "bot": "assistant",
 }
 
-func (f fields) turns() ([]chat.Message, error) {
+func (f fields) turns() ([]chat.Message, string, error) {
 	key := "messages"
 	if _, ok := f[key]; !ok {
 		key = "conversations"
 	}
 	var turns []fields
 	if err := json.Unmarshal(f[key], &turns); err != nil {
-		return nil, fmt.Errorf("field %q: want a list of {role, content} objects", key)
+		return nil, key, fmt.Errorf("field %q: want a list of {role, content} objects", key)
 	}
 	msgs := make([]chat.Message, 0, len(turns))
 	for i, t := range turns {
@@ -122,33 +142,33 @@ func (f fields) turns() ([]chat.Message, error) {
 			role, err = t.str("from")
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s[%d]: %w", key, i, err)
+			return nil, key, fmt.Errorf("%s[%d]: %w", key, i, err)
 		}
 		norm, ok := roles[role]
 		if !ok {
-			return nil, fmt.Errorf("%s[%d]: unknown role %q (want system, user/human or assistant/gpt)", key, i, role)
+			return nil, key, fmt.Errorf("%s[%d]: unknown role %q (want system, user/human or assistant/gpt)", key, i, role)
 		}
 		content, err := t.str("content")
 		if err == nil && !t.has("content") {
 			content, err = t.str("value")
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s[%d]: %w", key, i, err)
+			return nil, key, fmt.Errorf("%s[%d]: %w", key, i, err)
 		}
 		msgs = append(msgs, chat.Message{Role: norm, Content: content})
 	}
-	return msgs, checkAnswer(msgs, key)
+	return msgs, key, nil
 }
 
-func (f fields) alpaca() ([]chat.Message, error) {
-	if !f.has("output") {
-		return nil, errors.New(`missing answer: alpaca record without "output"`)
+func (f fields) alpaca(needAnswer bool) ([]chat.Message, string, error) {
+	if needAnswer && !f.has("output") {
+		return nil, "", errors.New(`missing answer: alpaca record without "output"`)
 	}
 	var s [4]string
 	for i, k := range []string{"system", "instruction", "input", "output"} {
 		var err error
 		if s[i], err = f.str(k); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 	}
 	system, instruction, input, output := s[0], s[1], s[2], s[3]
@@ -159,7 +179,7 @@ func (f fields) alpaca() ([]chat.Message, error) {
 	if raw, ok := f["history"]; ok && string(raw) != "null" {
 		var hist [][2]string
 		if err := json.Unmarshal(raw, &hist); err != nil {
-			return nil, errors.New(`field "history": want [[question, answer], ...]`)
+			return nil, "", errors.New(`field "history": want [[question, answer], ...]`)
 		}
 		for _, qa := range hist {
 			msgs = append(msgs, chat.Message{Role: "user", Content: qa[0]}, chat.Message{Role: "assistant", Content: qa[1]})
@@ -168,34 +188,40 @@ func (f fields) alpaca() ([]chat.Message, error) {
 	if input != "" {
 		instruction += "\n" + input
 	}
-	msgs = append(msgs, chat.Message{Role: "user", Content: instruction}, chat.Message{Role: "assistant", Content: output})
-	return msgs, checkAnswer(msgs, "output")
+	msgs = append(msgs, chat.Message{Role: "user", Content: instruction})
+	if f.has("output") {
+		msgs = append(msgs, chat.Message{Role: "assistant", Content: output})
+	}
+	return msgs, "output", nil
 }
 
-func (f fields) promptResponse() ([]chat.Message, error) {
+func (f fields) promptResponse(needAnswer bool) ([]chat.Message, string, error) {
 	key := "response"
 	if !f.has(key) {
 		key = "completion"
 	}
-	if !f.has(key) {
-		return nil, errors.New(`missing answer: prompt record without "response" or "completion"`)
+	if needAnswer && !f.has(key) {
+		return nil, "", errors.New(`missing answer: prompt record without "response" or "completion"`)
 	}
 	prompt, err := f.str("prompt")
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	answer, err := f.str(key)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	var msgs []chat.Message
 	if sys, err := f.str("system"); err != nil {
-		return nil, err
+		return nil, "", err
 	} else if sys != "" {
 		msgs = append(msgs, chat.Message{Role: "system", Content: sys})
 	}
-	msgs = append(msgs, chat.Message{Role: "user", Content: prompt}, chat.Message{Role: "assistant", Content: answer})
-	return msgs, checkAnswer(msgs, key)
+	msgs = append(msgs, chat.Message{Role: "user", Content: prompt})
+	if f.has(key) {
+		msgs = append(msgs, chat.Message{Role: "assistant", Content: answer})
+	}
+	return msgs, key, nil
 }
 
 // checkAnswer rejects conversations with nothing to train on, and marks empty

@@ -52,7 +52,7 @@ func Open(path, format string, stdin io.Reader, kind Kind) (*Reader, error) {
 	case "csv":
 		r.next = r.csvRows(br)
 	case "txt":
-		if kind == SFT {
+		if kind == SFT || kind == Prompt {
 			r.Close()
 			return nil, fmt.Errorf("%s: plain text has no answers to train on; use --kind cpt or a JSON/CSV file", r.name)
 		}

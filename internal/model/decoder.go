@@ -1,0 +1,342 @@
+// Package model is a Llama-family decoder (Llama 3, Mistral, Qwen2, Qwen3)
+// on libtorch through gotch, read straight from a Hugging Face folder. The
+// whole forward pass is in this file, with HF weight names visible and the
+// shape of every tensor noted, in the spirit of nanoGPT's model.py.
+//
+// Every function that creates tensors takes a *torch.Scope and registers its
+// intermediates there; the caller drops the scope after each step (see
+// package torch for the rules).
+package model
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"unsafe"
+
+	"github.com/sugarme/gotch"
+	"github.com/sugarme/gotch/ts"
+
+	"github.com/ytrain/ytrain/internal/safetensors"
+	"github.com/ytrain/ytrain/internal/torch"
+)
+
+// Layer holds one decoder block's weights; nil fields are absent in this
+// architecture.
+type Layer struct {
+	InputNorm    *ts.Tensor // input_layernorm.weight (D)
+	QProj, QBias *ts.Tensor // self_attn.q_proj (nH*hd, D), bias (nH*hd): Qwen2
+	KProj, KBias *ts.Tensor // self_attn.k_proj (nKV*hd, D)
+	VProj, VBias *ts.Tensor // self_attn.v_proj (nKV*hd, D)
+	OProj        *ts.Tensor // self_attn.o_proj (D, nH*hd)
+	QNorm, KNorm *ts.Tensor // self_attn.q_norm / k_norm (hd): Qwen3
+	PostNorm     *ts.Tensor // post_attention_layernorm.weight (D)
+	Gate, Up     *ts.Tensor // mlp.gate_proj / up_proj (I, D)
+	Down         *ts.Tensor // mlp.down_proj (D, I)
+}
+
+// Model is a decoder with its weights on one device in one dtype.
+type Model struct {
+	Cfg    *Config
+	Device gotch.Device
+	DType  gotch.DType
+	Embed  *ts.Tensor // model.embed_tokens.weight (V, D)
+	Layers []Layer
+	Norm   *ts.Tensor // model.norm.weight (D)
+	LMHead *ts.Tensor // lm_head.weight (V, D); Embed when tied
+	// Params has every weight by its HF name.
+	Params map[string]*ts.Tensor
+
+	invFreq *ts.Tensor // (hd/2) float32
+	eps     *ts.Scalar
+	scale   *ts.Scalar
+	negInf  *ts.Scalar
+	noSDPA  bool                    // the shim stubs SDPA: use the explicit path
+	weights *safetensors.Checkpoint // mapped files that zero-copy weights alias
+}
+
+var dtypes = map[string]gotch.DType{"F32": gotch.Float, "BF16": gotch.BFloat16, "F16": gotch.Half}
+
+// Load reads an HF model folder (config.json + safetensors) onto dev in
+// dtype. Weights already in that dtype on the CPU alias the mapped file
+// without a copy.
+func Load(dir string, dev gotch.Device, dtype gotch.DType) (*Model, error) {
+	cfg, err := LoadConfig(dir)
+	if err != nil {
+		return nil, err
+	}
+	ck, err := safetensors.OpenDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	m := &Model{Cfg: cfg, Device: dev, DType: dtype, Params: map[string]*ts.Tensor{}, weights: ck}
+	if err := m.loadWeights(); err != nil {
+		m.Close()
+		return nil, fmt.Errorf("%s: %w", dir, err)
+	}
+	m.invFreq = ts.MustOfSlice(cfg.InvFreq()).MustTo(dev, true)
+	m.eps = ts.FloatScalar(cfg.RMSEps)
+	m.scale = ts.FloatScalar(1 / math.Sqrt(float64(cfg.HeadDim)))
+	m.negInf = ts.FloatScalar(math.Inf(-1))
+	return m, nil
+}
+
+func (m *Model) loadWeights() error {
+	c := m.Cfg
+	D, hd, I := c.Hidden, c.HeadDim, c.Inter
+	var firstErr error
+	get := func(name string, shape ...int64) *ts.Tensor {
+		if firstErr != nil {
+			return nil
+		}
+		t, err := m.weight(name, shape)
+		if err != nil {
+			firstErr = err
+		}
+		return t
+	}
+	m.Embed = get("model.embed_tokens.weight", c.Vocab, D)
+	for i := int64(0); i < c.Layers; i++ {
+		p := fmt.Sprintf("model.layers.%d.", i)
+		L := Layer{
+			InputNorm: get(p+"input_layernorm.weight", D),
+			QProj:     get(p+"self_attn.q_proj.weight", c.Heads*hd, D),
+			KProj:     get(p+"self_attn.k_proj.weight", c.KVHeads*hd, D),
+			VProj:     get(p+"self_attn.v_proj.weight", c.KVHeads*hd, D),
+			OProj:     get(p+"self_attn.o_proj.weight", D, c.Heads*hd),
+			PostNorm:  get(p+"post_attention_layernorm.weight", D),
+			Gate:      get(p+"mlp.gate_proj.weight", I, D),
+			Up:        get(p+"mlp.up_proj.weight", I, D),
+			Down:      get(p+"mlp.down_proj.weight", D, I),
+		}
+		if c.QKVBias {
+			L.QBias = get(p+"self_attn.q_proj.bias", c.Heads*hd)
+			L.KBias = get(p+"self_attn.k_proj.bias", c.KVHeads*hd)
+			L.VBias = get(p+"self_attn.v_proj.bias", c.KVHeads*hd)
+		}
+		if c.QKNorm {
+			L.QNorm = get(p+"self_attn.q_norm.weight", hd)
+			L.KNorm = get(p+"self_attn.k_norm.weight", hd)
+		}
+		m.Layers = append(m.Layers, L)
+	}
+	m.Norm = get("model.norm.weight", D)
+	if _, ok := m.weights.Tensors["lm_head.weight"]; ok || !c.Tied {
+		m.LMHead = get("lm_head.weight", c.Vocab, D)
+	} else {
+		m.LMHead = m.Embed
+	}
+	return firstErr
+}
+
+// weight makes the checkpoint tensor name a tensor of the model's device and
+// dtype, checking its shape.
+func (m *Model) weight(name string, shape []int64) (*ts.Tensor, error) {
+	st, ok := m.weights.Tensors[name]
+	if !ok {
+		return nil, fmt.Errorf("tensor %s is missing", name)
+	}
+	if fmt.Sprint(st.Shape) != fmt.Sprint(shape) {
+		return nil, fmt.Errorf("tensor %s has shape %v, want %v", name, st.Shape, shape)
+	}
+	dt, ok := dtypes[st.DType]
+	if !ok {
+		return nil, fmt.Errorf("tensor %s has dtype %s (want F32, BF16 or F16)", name, st.DType)
+	}
+	t, err := torch.TensorFromBlob(unsafe.Pointer(unsafe.SliceData(st.Data)), shape, dt)
+	if err != nil {
+		return nil, fmt.Errorf("tensor %s: %w", name, err)
+	}
+	if dt != m.DType || m.Device != gotch.CPU {
+		t = t.MustToDevice(m.Device, m.DType, false, true, true)
+	}
+	m.Params[name] = t
+	return t, nil
+}
+
+// Close frees the weights and unmaps the checkpoint.
+func (m *Model) Close() {
+	seen := map[*ts.Tensor]bool{}
+	for _, t := range m.Params {
+		if !seen[t] {
+			seen[t] = true
+			t.MustDrop()
+		}
+	}
+	m.Params = nil
+	if m.invFreq != nil {
+		m.invFreq.MustDrop()
+	}
+	if m.weights != nil {
+		m.weights.Close()
+	}
+}
+
+// rmsnorm is HF's RMSNorm: normalise in float32, scale in the model dtype.
+func (m *Model) rmsnorm(s *torch.Scope, x, w *ts.Tensor) *ts.Tensor {
+	xf := s.Add(x.MustTotype(gotch.Float, false))
+	ms := s.Add(s.Add(xf.MustSquare(false)).MustMeanDim([]int64{-1}, true, gotch.Float, false))
+	r := s.Add(s.Add(ms.MustAddScalar(m.eps, false)).MustRsqrt(false))
+	y := s.Add(s.Add(xf.MustMul(r, false)).MustTotype(m.DType, false))
+	return s.Add(w.MustMul(y, false))
+}
+
+// Rotary returns cos and sin for position ids pos (B, T): (B, 1, T, hd) in
+// the model dtype, computed in float32 like transformers.
+func (m *Model) Rotary(s *torch.Scope, pos *ts.Tensor) (cos, sin *ts.Tensor) {
+	pf := s.Add(s.Add(pos.MustTotype(gotch.Float, false)).MustUnsqueeze(-1, false)) // (B, T, 1)
+	freqs := s.Add(pf.MustMul(m.invFreq, false))                                    // (B, T, hd/2)
+	emb := s.Add(ts.MustCat([]*ts.Tensor{freqs, freqs}, -1))                        // (B, T, hd)
+	cos = s.Add(s.Add(s.Add(emb.MustCos(false)).MustTotype(m.DType, false)).MustUnsqueeze(1, false))
+	sin = s.Add(s.Add(s.Add(emb.MustSin(false)).MustTotype(m.DType, false)).MustUnsqueeze(1, false))
+	return cos, sin
+}
+
+// rope applies rotary embeddings to x (B, h, T, hd): x·cos + rotate_half(x)·sin.
+func (m *Model) rope(s *torch.Scope, x, cos, sin *ts.Tensor) *ts.Tensor {
+	half := m.Cfg.HeadDim / 2
+	x1 := s.Add(x.MustNarrow(-1, 0, half, false))
+	x2 := s.Add(x.MustNarrow(-1, half, half, false))
+	rot := s.Add(ts.MustCat([]*ts.Tensor{s.Add(x2.MustNeg(false)), x1}, -1))
+	return s.Add(s.Add(x.MustMul(cos, false)).MustAdd(s.Add(rot.MustMul(sin, false)), false))
+}
+
+// Mask returns the attention mask for segment ids seg (B, T): (B, 1, T, T),
+// true where query i may attend key j: same segment and j ≤ i. Packed
+// documents thus never see each other, and padding (segment 0) only sees
+// padding.
+func Mask(s *torch.Scope, seg *ts.Tensor) *ts.Tensor { return CacheMask(s, seg, seg) }
+
+// CacheMask is Mask for queries that are the last T of S keys, as in cached
+// generation: segQ (B, T), segK (B, S) → (B, 1, T, S), true where the key is
+// in the query's segment and not after it.
+func CacheMask(s *torch.Scope, segQ, segK *ts.Tensor) *ts.Tensor {
+	T, S := segQ.MustSize()[1], segK.MustSize()[1]
+	dev, _ := segQ.Device()
+	same := s.Add(s.Add(segQ.MustUnsqueeze(2, false)).MustEqTensor(s.Add(segK.MustUnsqueeze(1, false)), false)) // (B, T, S)
+	causal := s.Add(s.Add(ts.MustOnes([]int64{T, S}, gotch.Bool, dev)).MustTril(S-T, true))                     // (T, S)
+	return s.Add(s.Add(same.MustLogicalAnd(causal, false)).MustUnsqueeze(1, false))
+}
+
+// Attention is one self-attention block over x (B, T, D). kv, when not nil,
+// is this layer's cache for generation: keys and values of earlier positions
+// are prepended and the new ones stored.
+func (m *Model) Attention(s *torch.Scope, L *Layer, x, cos, sin, mask *ts.Tensor, kv *KV) (*ts.Tensor, error) {
+	c := m.Cfg
+	sz := x.MustSize()
+	B, T := sz[0], sz[1]
+	q := s.Add(ts.MustLinear(x, L.QProj, biasOrNone(L.QBias)))        // (B, T, nH*hd)
+	k := s.Add(ts.MustLinear(x, L.KProj, biasOrNone(L.KBias)))        // (B, T, nKV*hd)
+	v := s.Add(ts.MustLinear(x, L.VProj, biasOrNone(L.VBias)))        // (B, T, nKV*hd)
+	q = s.Add(q.MustView([]int64{B, T, c.Heads, c.HeadDim}, false))   // (B, T, nH, hd)
+	k = s.Add(k.MustView([]int64{B, T, c.KVHeads, c.HeadDim}, false)) // (B, T, nKV, hd)
+	v = s.Add(v.MustView([]int64{B, T, c.KVHeads, c.HeadDim}, false)) // (B, T, nKV, hd)
+	if L.QNorm != nil {                                               // Qwen3 normalises each head
+		q = m.rmsnorm(s, q, L.QNorm)
+		k = m.rmsnorm(s, k, L.KNorm)
+	}
+	q = m.rope(s, s.Add(q.MustTranspose(1, 2, false)), cos, sin) // (B, nH, T, hd)
+	k = m.rope(s, s.Add(k.MustTranspose(1, 2, false)), cos, sin) // (B, nKV, T, hd)
+	v = s.Add(v.MustTranspose(1, 2, false))                      // (B, nKV, T, hd)
+	if kv != nil {
+		k, v = kv.append(s, k, v) // (B, nKV, P+T, hd)
+	}
+	if rep := c.Heads / c.KVHeads; rep > 1 { // grouped-query: each kv head serves rep query heads
+		k = s.Add(k.MustRepeatInterleaveSelfInt(rep, []int64{1}, nil, false)) // (B, nH, S, hd)
+		v = s.Add(v.MustRepeatInterleaveSelfInt(rep, []int64{1}, nil, false)) // (B, nH, S, hd)
+	}
+	y, err := m.attend(s, q, k, v, mask) // (B, nH, T, hd)
+	if err != nil {
+		return nil, err
+	}
+	y = s.Add(s.Add(y.MustTranspose(1, 2, false)).MustContiguous(false)) // (B, T, nH, hd)
+	y = s.Add(y.MustView([]int64{B, T, c.Heads * c.HeadDim}, false))     // (B, T, nH*hd)
+	return s.Add(ts.MustLinear(y, L.OProj, ts.None)), nil                // (B, T, D)
+}
+
+// attend is softmax(q kᵀ/√hd + mask) v, through libtorch's fused SDPA where
+// the shim has it (libtorch ≥ 2.0) and explicitly otherwise. mask (B, 1, T, S).
+func (m *Model) attend(s *torch.Scope, q, k, v, mask *ts.Tensor) (*ts.Tensor, error) {
+	if !m.noSDPA {
+		y, err := ts.ScaledDotProductAttention(q, k, v, mask, 0, false, nil)
+		if err == nil {
+			return s.Add(y), nil
+		}
+		if !strings.Contains(err.Error(), "stubbed") {
+			return nil, err
+		}
+		m.noSDPA = true
+	}
+	scores := s.Add(s.Add(q.MustMatmul(s.Add(k.MustTranspose(-2, -1, false)), false)).MustMulScalar(m.scale, false)) // (B, nH, T, S)
+	scores = s.Add(scores.MustMaskedFill(s.Add(mask.MustLogicalNot(false)), m.negInf, false))
+	p := s.Add(s.Add(scores.MustSoftmax(-1, gotch.Float, false)).MustTotype(m.DType, false)) // softmax in float32, as HF
+	return s.Add(p.MustMatmul(v, false)), nil                                                // (B, nH, T, hd)
+}
+
+// MLP is SwiGLU: down(silu(gate(x)) · up(x)).
+func (m *Model) MLP(s *torch.Scope, L *Layer, x *ts.Tensor) *ts.Tensor {
+	g := s.Add(s.Add(ts.MustLinear(x, L.Gate, ts.None)).MustSilu(false)) // (B, T, I)
+	u := s.Add(ts.MustLinear(x, L.Up, ts.None))                          // (B, T, I)
+	return s.Add(ts.MustLinear(s.Add(g.MustMul(u, false)), L.Down, ts.None))
+}
+
+// Hidden runs the decoder over ids (B, T) at positions pos (B, T) under
+// mask (B, 1, T, S) and returns the final normalised hidden states (B, T, D).
+// cache, when not nil, holds one KV per layer for incremental generation.
+func (m *Model) Hidden(s *torch.Scope, ids, pos, mask *ts.Tensor, cache []*KV) (*ts.Tensor, error) {
+	h := s.Add(ts.MustEmbedding(m.Embed, ids, -1, false, false)) // (B, T, D)
+	cos, sin := m.Rotary(s, pos)
+	for i := range m.Layers {
+		L := &m.Layers[i]
+		var kv *KV
+		if cache != nil {
+			kv = cache[i]
+		}
+		a, err := m.Attention(s, L, m.rmsnorm(s, h, L.InputNorm), cos, sin, mask, kv)
+		if err != nil {
+			return nil, err
+		}
+		h = s.Add(h.MustAdd(a, false))
+		h = s.Add(h.MustAdd(m.MLP(s, L, m.rmsnorm(s, h, L.PostNorm)), false))
+	}
+	return m.rmsnorm(s, h, m.Norm), nil
+}
+
+// Logits projects hidden states (..., D) to the vocabulary (..., V) in float32.
+func (m *Model) Logits(s *torch.Scope, h *ts.Tensor) *ts.Tensor {
+	return s.Add(s.Add(ts.MustLinear(h, m.LMHead, ts.None)).MustTotype(gotch.Float, false))
+}
+
+func biasOrNone(b *ts.Tensor) *ts.Tensor {
+	if b == nil {
+		return ts.None
+	}
+	return b
+}
+
+// KV is one layer's key/value cache: (B, nKV, P, hd) each, P positions so far.
+type KV struct{ K, V *ts.Tensor }
+
+// append prepends the cached keys and values to the new ones (B, nKV, T, hd)
+// and keeps the result as the cache. The cache outlives the step's scope.
+func (kv *KV) append(s *torch.Scope, k, v *ts.Tensor) (*ts.Tensor, *ts.Tensor) {
+	if kv.K != nil {
+		nk := ts.MustCat([]*ts.Tensor{kv.K, k}, 2)
+		nv := ts.MustCat([]*ts.Tensor{kv.V, v}, 2)
+		kv.K.MustDrop()
+		kv.V.MustDrop()
+		kv.K, kv.V = nk, nv
+	} else {
+		kv.K, kv.V = k.MustShallowClone(), v.MustShallowClone()
+	}
+	return kv.K, kv.V
+}
+
+// Drop frees the cache.
+func (kv *KV) Drop() {
+	if kv.K != nil {
+		kv.K.MustDrop()
+		kv.V.MustDrop()
+		kv.K, kv.V = nil, nil
+	}
+}

@@ -1,0 +1,131 @@
+package model_test
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/sugarme/gotch"
+
+	"github.com/ytrain/ytrain/internal/model"
+	"github.com/ytrain/ytrain/internal/tinymodel"
+	"github.com/ytrain/ytrain/internal/torch"
+)
+
+func init() { runtime.LockOSThread() }
+
+var archs = []tinymodel.Spec{
+	{Arch: "LlamaForCausalLM", Llama3Rope: true, Tied: true, Seed: 1},
+	{Arch: "MistralForCausalLM", KVHeads: 4, Seed: 2},
+	{Arch: "Qwen2ForCausalLM", Seed: 3},
+	{Arch: "Qwen3ForCausalLM", HeadDim: 24, Seed: 4}, // explicit head_dim ≠ hidden/heads
+}
+
+// logits runs the model over one row and returns (T, V) float32 logits.
+func logits(t *testing.T, m *model.Model, ids, pos, seg []int64) [][]float32 {
+	t.Helper()
+	s := &torch.Scope{}
+	defer s.Drop()
+	T := int64(len(ids))
+	idT, _ := torch.Int64s(ids, m.Device, 1, T)
+	posT, _ := torch.Int64s(pos, m.Device, 1, T)
+	segT, _ := torch.Int64s(seg, m.Device, 1, T)
+	s.Add(idT)
+	s.Add(posT)
+	s.Add(segT)
+	h, err := m.Hidden(s, idT, posT, model.Mask(s, segT), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flat, err := torch.Float32s(m.Logits(s, h))
+	if err != nil {
+		t.Fatal(err)
+	}
+	V := int(m.Cfg.Vocab)
+	out := make([][]float32, T)
+	for i := range out {
+		out[i] = flat[i*V : (i+1)*V]
+	}
+	return out
+}
+
+func toInts(v []int64) []int {
+	out := make([]int, len(v))
+	for i, x := range v {
+		out[i] = int(x)
+	}
+	return out
+}
+
+// A packed row of two documents and padding matches the float64 reference,
+// and each document's logits equal a run of that document alone.
+func TestMatchesReference(t *testing.T) {
+	for _, spec := range archs {
+		t.Run(spec.Arch, func(t *testing.T) {
+			spec.Vocab, spec.Hidden, spec.Heads, spec.Inter = 97, 48, 4, 80
+			dir := t.TempDir()
+			if err := tinymodel.Write(dir, spec); err != nil {
+				t.Fatal(err)
+			}
+			m, err := model.Load(dir, gotch.CPU, gotch.Float)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			ref, err := tinymodel.NewReference(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids := []int64{5, 17, 3, 96, 40, 40, 2, 11, 63, 7, 0, 0}
+			pos := []int64{0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 0, 0}
+			seg := []int64{1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 0, 0}
+			got := logits(t, m, ids, pos, seg)
+			want := ref.Logits(toInts(ids), toInts(pos), toInts(seg))
+			maxDiff := 0.0
+			for tt := 0; tt < 10; tt++ { // padding rows are never read
+				for v := range want[tt] {
+					maxDiff = math.Max(maxDiff, math.Abs(float64(got[tt][v])-want[tt][v]))
+				}
+			}
+			if maxDiff > 1e-4 {
+				t.Fatalf("max |logit - reference| = %g > 1e-4", maxDiff)
+			}
+			alone := logits(t, m, ids[6:10], pos[6:10], []int64{1, 1, 1, 1})
+			for tt := range alone {
+				for v := range alone[tt] {
+					if d := math.Abs(float64(alone[tt][v] - got[6+tt][v])); d > 1e-5 {
+						t.Fatalf("document 2 packed vs alone differ by %g at %d", d, tt)
+					}
+				}
+			}
+			t.Logf("max |logit - float64 reference| = %.2g", maxDiff)
+		})
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	dir := t.TempDir()
+	if err := tinymodel.Write(dir, tinymodel.Spec{Arch: "Qwen2ForCausalLM"}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := os.ReadFile(filepath.Join(dir, "config.json"))
+	bad := func(name, config, want string) {
+		t.Run(name, func(t *testing.T) {
+			d := t.TempDir()
+			st, _ := os.ReadFile(filepath.Join(dir, "model.safetensors"))
+			os.WriteFile(filepath.Join(d, "model.safetensors"), st, 0o644)
+			os.WriteFile(filepath.Join(d, "config.json"), []byte(config), 0o644)
+			_, err := model.Load(d, gotch.CPU, gotch.Float)
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Fatalf("got %v, want %q", err, want)
+			}
+		})
+	}
+	bad("unknown architecture", strings.Replace(string(cfg), "Qwen2ForCausalLM", "GPTNeoXForCausalLM", 1), `architecture "GPTNeoXForCausalLM" is not supported`)
+	bad("misshaped tensor", strings.Replace(string(cfg), `"hidden_size": 64`, `"hidden_size": 32`, 1), "tensor model.embed_tokens.weight has shape [256 64], want [256 32]")
+	bad("missing tensor", strings.Replace(string(cfg), "Qwen2ForCausalLM", "Qwen3ForCausalLM", 1), "tensor model.layers.0.self_attn.q_norm.weight is missing")
+	bad("corrupt config", "{", "config.json")
+}
