@@ -1,0 +1,323 @@
+package evalmetrics
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/ytrain/ytrain/formats"
+)
+
+func near(t *testing.T, what string, got, want float64) {
+	t.Helper()
+	if math.Abs(got-want) > 1e-9 {
+		t.Errorf("%s = %.12g, want %.12g", what, got, want)
+	}
+}
+
+func TestWords(t *testing.T) {
+	for in, want := range map[string][]string{
+		"Hello, world! 你好世界 123abc": {"Hello", ",", "world", "!", "你", "好", "世", "界", "123abc"},
+		"こんにちは、世界":                  {"こ", "ん", "に", "ち", "は", "、", "世", "界"},
+		"한국어 텍스트":                   {"한", "국", "어", "텍", "스", "트"},
+		"don't  stop\n":             {"don", "'", "t", "stop"},
+		"cafe\u0301 ok👍":            {"cafe\u0301", "ok", "👍"}, // a combining accent stays in its word
+		"ＡＢＣ１２":                     {"ＡＢＣ１２"},                 // full-width letters are letters
+		"mixed中文words":              {"mixed", "中", "文", "words"},
+		"":                          nil,
+		" \t\n":                     nil,
+	} {
+		if got := Words(in); !reflect.DeepEqual(got, want) {
+			t.Errorf("Words(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestSeqRep(t *testing.T) {
+	u := Words("the cat the cat the")
+	// 5 unigrams, 2 unique; 4 bigrams, 2 unique; 3 trigrams, 2 unique; 2 four-grams, both unique
+	for n, want := range map[int]float64{1: 1 - 2.0/5, 2: 1 - 2.0/4, 3: 1 - 2.0/3, 4: 0} {
+		near(t, "seq-rep-"+string(rune('0'+n)), SeqRep(u, n), want)
+	}
+	near(t, "seq-rep-2 of one word", SeqRep([]string{"x"}, 2), 0)
+	near(t, "seq-rep-1 of nothing", SeqRep(nil, 1), 0)
+	var d distinct
+	d.add([]string{"a", "b", "a"}, 1)
+	d.add([]string{"b", "c"}, 1)
+	d.add(nil, 1)
+	near(t, "distinct-1", d.value(), 3.0/5)
+	near(t, "distinct of nothing", (&distinct{}).value(), 0)
+}
+
+func summarise(t *testing.T, opt Options, samples ...Sample) (*Responses, []Result) {
+	t.Helper()
+	if opt.Matcher == nil {
+		opt.Matcher, _ = NewMatcher("exact", false)
+	}
+	e := NewEvaluator(opt)
+	var rs []Result
+	for _, s := range samples {
+		r, err := e.Add(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs = append(rs, r)
+	}
+	return e.Summary(), rs
+}
+
+func ref(s string) *string { return &s }
+
+func TestEvaluate(t *testing.T) {
+	re, _ := FullMatch(".*cat.*")
+	m, _ := NewMatcher("contains", true)
+	sum, rs := summarise(t, Options{FormatRegex: re, Matcher: m},
+		Sample{ID: "a", Response: "the cat the cat the", Reference: ref("The  CAT")},
+		// 你 好 世 界 ， 你 好 ！: 8 units; unigrams 6 unique; bigrams 6 of 7; trigrams and four-grams all unique
+		Sample{ID: "b", Response: "你好世界，你好！", Reference: ref("世界"), FinishReason: "length"},
+		Sample{ID: "c", Response: "", FinishReason: "stop"},
+	)
+	near(t, "mean_length", sum.MeanLength, 13.0/3)
+	near(t, "seq_rep_1", sum.SeqRep1, (0.6+0.25+0)/3)
+	near(t, "seq_rep_2", sum.SeqRep2, (0.5+1.0/7+0)/3)
+	near(t, "seq_rep_3", sum.SeqRep3, (1.0/3+0+0)/3)
+	near(t, "seq_rep_4", sum.SeqRep4, 0)
+	// over all answers: unigrams 2+6 unique of 5+8; bigrams 2+6 of 4+7; trigrams 2+6 of 3+6; four-grams 2+5 of 2+5
+	near(t, "distinct_1", sum.Distinct1, 8.0/13)
+	near(t, "distinct_2", sum.Distinct2, 8.0/11)
+	near(t, "distinct_3", sum.Distinct3, 8.0/9)
+	near(t, "distinct_4", sum.Distinct4, 1)
+	if sum.TruncatedKnown != 2 || *sum.TruncatedShare != 0.5 {
+		t.Errorf("truncated %d known, share %v", sum.TruncatedKnown, *sum.TruncatedShare)
+	}
+	near(t, "format_share", *sum.FormatShare, 1.0/3)
+	if sum.WithReference != 2 || *sum.Accuracy != 1 || sum.JSONValidShare != nil || sum.Unit != "word" {
+		t.Errorf("summary %+v", sum)
+	}
+	b, _ := json.Marshal(rs[2])
+	if want := `{"id":"c","length":0,"seq_rep_1":0,"seq_rep_2":0,"seq_rep_3":0,"seq_rep_4":0,"truncated":false,"format_match":false}`; string(b) != want {
+		t.Errorf("empty answer: %s, want %s", b, want)
+	}
+	if rs[0].Truncated != nil || !*rs[0].Correct || *rs[1].Truncated != true {
+		t.Errorf("results %+v", rs)
+	}
+}
+
+func TestTruncationAndTokens(t *testing.T) {
+	n := func(v int) *int { return &v }
+	runes := func(s string) []int32 { // one id per character
+		var ids []int32
+		for _, r := range s {
+			ids = append(ids, r)
+		}
+		return ids
+	}
+	sum, rs := summarise(t, Options{MaxNewTokens: 4, Encode: runes},
+		Sample{ID: "finish stop wins", Response: "abcdef", FinishReason: "stop", NTokens: n(9)},
+		Sample{ID: "n_tokens at the limit", Response: "ab", NTokens: n(4)},
+		Sample{ID: "n_tokens below", Response: "ab", NTokens: n(3)},
+		Sample{ID: "own token count", Response: "aaaa"},
+		Sample{ID: "short", Response: "a"},
+	)
+	var got []bool
+	for _, r := range rs {
+		got = append(got, *r.Truncated)
+	}
+	if !reflect.DeepEqual(got, []bool{false, true, false, true, false}) {
+		t.Errorf("truncated %v", got)
+	}
+	near(t, "truncated_share", *sum.TruncatedShare, 2.0/5)
+	// token units: aaaa has 4 unigrams, 1 unique
+	near(t, "seq_rep_1 of aaaa", rs[3].SeqRep1, 0.75)
+	if sum.Unit != "token" || rs[0].Length != 6 {
+		t.Errorf("unit %q, length %d", sum.Unit, rs[0].Length)
+	}
+	// without --max-new-tokens, only finish_reason tells
+	sum, _ = summarise(t, Options{}, Sample{ID: "x", Response: "a", NTokens: n(100)})
+	if sum.TruncatedKnown != 0 || sum.TruncatedShare != nil {
+		t.Errorf("unknown truncation reported: %+v", sum)
+	}
+	if s := (&Evaluator{}).Summary(); s != nil {
+		t.Errorf("no samples: %+v, want nil", s)
+	}
+}
+
+func TestMatch(t *testing.T) {
+	if got := Normalize("  ＨＥＬＬＯ\u3000 World\n ｶﾀｶﾅ"); got != "hello world カタカナ" {
+		t.Errorf("Normalize = %q", got)
+	}
+	for _, c := range []struct {
+		mode      string
+		normalize bool
+		resp, ref string
+		want      bool
+	}{
+		{"exact", false, "Paris", "Paris", true},
+		{"exact", false, "Paris.", "Paris", false},
+		{"exact", false, "paris", "Paris", false},
+		{"exact", true, " ＰＡＲＩＳ ", "paris", true},
+		{"contains", false, "答案是：蕴含。", "蕴含", true},
+		{"contains", false, "Entailment", "entailment", false},
+		{"contains", true, "Entailment", "entailment", true},
+		{"regex", false, "The answer is B.", `\b[B]\b`, true},
+		{"regex", false, "The answer is B.", `^B$`, false},
+		{"regex", true, "ＡＮＳＷＥＲ: b", `answer: [a-d]`, true},
+	} {
+		m, err := NewMatcher(c.mode, c.normalize)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := m.Match(c.resp, c.ref); err != nil || got != c.want {
+			t.Errorf("%s normalize=%v: Match(%q, %q) = %v %v, want %v", c.mode, c.normalize, c.resp, c.ref, got, err, c.want)
+		}
+	}
+	m, _ := NewMatcher("regex", false)
+	if _, err := m.Match("x", "("); err == nil {
+		t.Error("invalid reference regex accepted")
+	}
+	if _, err := NewMatcher("fuzzy", false); err == nil {
+		t.Error("--match fuzzy accepted")
+	}
+	re, _ := FullMatch(`[A-D]|yes`)
+	for s, want := range map[string]bool{"B": true, "yes": true, "B.": false, " B": false, "yes\n": false} {
+		if re.MatchString(s) != want {
+			t.Errorf("full match of %q: %v", s, !want)
+		}
+	}
+	if _, err := FullMatch("("); err == nil {
+		t.Error("invalid --format-regex accepted")
+	}
+}
+
+func TestSchema(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "s.json")
+	os.WriteFile(path, []byte(`{
+		"$schema": "https://json-schema.org/draft/2020-12/schema",
+		"title": "answer",
+		"type": "object",
+		"required": ["label", "score"],
+		"properties": {
+			"label": {"enum": ["entailment", "contradiction", "neutral"]},
+			"score": {"type": "integer"},
+			"spans": {"type": "array", "items": {"type": ["string", "null"]}},
+			"level": {"enum": [1, 2]}
+		},
+		"additionalProperties": false
+	}`), 0o644)
+	s, err := LoadSchema(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for text, want := range map[string]string{
+		`{"label":"neutral","score":3}`:                               "",
+		` {"label":"neutral","score":3.0,"spans":["a",null]} ` + "\n": "", // 3.0 is an integer
+		`{"label":"neutral","score":2,"level":1.0}`:                   "", // enum compares numbers by value
+		`{"label":"maybe","score":3}`:                                 "$.label: not one of the enum values",
+		`{"label":"neutral"}`:                                         `$: missing required property "score"`,
+		`{"label":"neutral","score":2.5}`:                             "$.score: want integer, got number",
+		`{"label":"neutral","score":1,"spans":["a",1]}`:               "$.spans[1]: want string or null, got integer",
+		`{"label":"neutral","score":1,"extra":true}`:                  "$.extra: not allowed",
+		`["label"]`:                              "$: want object, got array",
+		"The answer is {\"label\":\"neutral\"}":  "not JSON",
+		`{"label":"neutral","score":1} and more`: "not JSON: text after the JSON value",
+		``:                                       "not JSON",
+	} {
+		err := s.ValidateText(text)
+		if want == "" && err != nil || want != "" && (err == nil || !strings.Contains(err.Error(), want)) {
+			t.Errorf("%q: %v, want %q", text, err, want)
+		}
+	}
+	os.WriteFile(path, []byte(`{"type":"object","minProperties":1}`), 0o644)
+	if _, err := LoadSchema(path); err == nil || !strings.Contains(err.Error(), `keyword "minProperties" is not supported`) {
+		t.Errorf("unsupported keyword: %v", err)
+	}
+	os.WriteFile(path, []byte(`{"properties":{"a":{"type":"text"}}}`), 0o644)
+	if _, err := LoadSchema(path); err == nil || !strings.Contains(err.Error(), `#/properties/a/type: unknown type "text"`) {
+		t.Errorf("unknown type: %v", err)
+	}
+}
+
+func TestHeldOut(t *testing.T) {
+	dir := t.TempDir()
+	var buf bytes.Buffer
+	w := formats.NewWriter(&buf, formats.JSONL, formats.ScoreCodec)
+	w.Write(&formats.Score{ID: "a", Loss: []float32{1, 2}, Entropy: []float32{0.5, 0.5}, NTargets: 2})
+	w.Write(&formats.Score{ID: "b", Loss: []float32{3}, Entropy: []float32{2}, NTargets: 1})
+	w.Close()
+	path := filepath.Join(dir, "s.jsonl")
+	os.WriteFile(path, buf.Bytes(), 0o644)
+	h, err := ReadHeldOut([]string{path}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// over all 3 targets: loss (1+2+3)/3, entropy (0.5+0.5+2)/3
+	if h.Documents != 2 || h.Targets != 3 {
+		t.Errorf("%+v", h)
+	}
+	near(t, "mean loss", h.MeanLoss, 2)
+	near(t, "ppl", h.PPL, math.Exp(2))
+	near(t, "mean entropy", h.MeanEntropy, 1)
+	os.WriteFile(path, []byte(`{"id":"a","loss":[],"entropy":[],"n_targets":0}`+"\n"), 0o644)
+	if _, err := ReadHeldOut([]string{path}, nil); err == nil {
+		t.Error("score records without targets accepted")
+	}
+}
+
+func TestCompare(t *testing.T) {
+	runs := []Run{
+		{Name: "base", Values: map[string]any{"samples": 10.0, "unit": "word", "seq_rep_1": 0.25, "score_ppl": 8.0, "custom": 1.0}},
+		{Name: "ft", Values: map[string]any{"samples": 10.0, "unit": "word", "seq_rep_1": 0.5, "accuracy": 0.9, "score_ppl": 9.5}},
+	}
+	var b strings.Builder
+	if err := CompareTable(&b, runs); err != nil {
+		t.Fatal(err)
+	}
+	want := `| metric | base | ft | Δ ft |
+|---|--:|--:|--:|
+| samples | 10 | 10 | 0 |
+| unit | word | word |  |
+| seq_rep_1 | 0.25 | 0.5 | +0.25 |
+| accuracy | — | 0.9 |  |
+| score_ppl | 8 | 9.5 | +1.5 |
+| custom | 1 | — |  |
+`
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+	if runName("runs/ft/metrics.jsonl") != "ft" || runName("out/base.json") != "base" {
+		t.Error("run names")
+	}
+
+	dir := t.TempDir()
+	log := filepath.Join(dir, "ft", "metrics.jsonl")
+	os.MkdirAll(filepath.Dir(log), 0o755)
+	os.WriteFile(log, []byte(`{"step":1,"loss":2.5,"eval loss":3}`+"\n\n"+`{"step":2,"loss":2.0,"note":"x"}`+"\n"), 0o644)
+	c, err := ReadCurve(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Name != "ft" || !reflect.DeepEqual(c.Series["loss"], [][2]float64{{1, 2.5}, {2, 2}}) || len(c.Series) != 2 {
+		t.Errorf("curve %+v", c)
+	}
+	files, err := Plot(filepath.Join(dir, "charts"), runs, []Curve{c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range files {
+		names = append(names, filepath.Base(f))
+		b, _ := os.ReadFile(f)
+		if !bytes.HasPrefix(b, []byte("\x89PNG")) {
+			t.Errorf("%s is not a PNG", f)
+		}
+	}
+	if want := []string{"seq_rep_1.png", "accuracy.png", "score_ppl.png", "custom.png", "curve_eval_loss.png", "curve_loss.png"}; !reflect.DeepEqual(names, want) {
+		t.Errorf("charts %v, want %v", names, want)
+	}
+}

@@ -1,0 +1,166 @@
+package ranking
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/ytrain/ytrain/formats"
+)
+
+// OutputForm resolves --format for these records. Token records are written
+// as token records, arrow or jsonl, defaulting as every tool does. Data
+// records stay JSON: json (an array) or jsonl, by the -o extension, else the
+// form of the input (CSV and text become JSON Lines).
+func (rs *Records) OutputForm(flag, outPath string, stdout *os.File) (string, error) {
+	if rs.Token {
+		if flag == "json" {
+			return "", errors.New("--format json: token records are written as arrow or jsonl")
+		}
+		f, err := formats.OutputFormat(flag, outPath, stdout)
+		return f.String(), err
+	}
+	switch flag {
+	case "json", "jsonl":
+		return flag, nil
+	case "arrow":
+		return "", errors.New("--format arrow: Arrow holds token records; a data file is written as jsonl or json")
+	case "":
+	default:
+		return "", fmt.Errorf("--format %q: want jsonl or json (or arrow for token records)", flag)
+	}
+	switch strings.ToLower(filepath.Ext(outPath)) {
+	case ".json":
+		return "json", nil
+	case ".jsonl", ".ndjson":
+		return "jsonl", nil
+	case ".arrow":
+		return "", errors.New("-o *.arrow: Arrow holds token records; a data file is written as .jsonl or .json")
+	}
+	if rs.Form == "json" {
+		return "json", nil
+	}
+	return "jsonl", nil
+}
+
+// Write writes List[order[0]], List[order[1]], … in form (see OutputForm)
+// with their results attached: a data record gets "score", "rank_reason"
+// and, in divergence mode, "rank_spans" fields (replacing fields of those
+// names, so a ranked file can be ranked again); a token record gets
+// "rank_score", "rank_reason" and "rank_spans" keys in its meta object.
+func (rs *Records) Write(w io.Writer, form string, res []Result, order []int) error {
+	recs := rs.List
+	if rs.Token {
+		enc := formats.JSONL
+		if form == "arrow" {
+			enc = formats.Arrow
+		}
+		tw := formats.NewWriter(w, enc, formats.TokenCodec)
+		for _, i := range order {
+			t := *recs[i].token
+			meta, err := metaWith(t.Meta, res[i])
+			if err != nil {
+				return fmt.Errorf("%s: %w", recs[i].Where, err)
+			}
+			t.Meta = meta
+			if err := tw.Write(&t); err != nil {
+				return err
+			}
+		}
+		return tw.Close()
+	}
+	bw := bufio.NewWriterSize(w, 1<<16)
+	if form == "json" {
+		bw.WriteString("[\n")
+	}
+	for n, i := range order {
+		if form == "json" && n > 0 {
+			bw.WriteString(",\n")
+		}
+		fs := withResult(recs[i].data, res[i], "score")
+		bw.Write(appendObject(nil, fs))
+		if form == "jsonl" {
+			bw.WriteByte('\n')
+		}
+	}
+	if form == "json" {
+		bw.WriteString("\n]\n")
+	}
+	return bw.Flush()
+}
+
+// metaWith adds the result to a token record's meta, which must be a JSON
+// object or absent.
+func metaWith(meta []byte, r Result) ([]byte, error) {
+	var fs []field
+	if len(meta) > 0 && string(meta) != "null" {
+		var err error
+		if fs, err = parseObject(meta); err != nil {
+			return nil, fmt.Errorf("meta is %s, not a JSON object: rank writes its score into meta", clip(meta))
+		}
+	}
+	return appendObject(nil, withResult(fs, r, "rank_score")), nil
+}
+
+func clip(b []byte) string {
+	if len(b) > 40 {
+		return string(b[:40]) + "…"
+	}
+	return string(b)
+}
+
+func withResult(fs []field, r Result, scoreKey string) []field {
+	fs = setField(fs, scoreKey, []byte(Num(r.Score)))
+	fs = setField(fs, "rank_reason", quote(r.Why))
+	if r.Spans != nil {
+		b := []byte{'['}
+		for i, s := range r.Spans {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = fmt.Appendf(b, `{"first":%d,"last":%d,"class":%q,"max_divergence":%s}`, s.First, s.Last, s.Class, Num(s.MaxDivergence))
+		}
+		fs = setField(fs, "rank_spans", append(b, ']'))
+	}
+	return fs
+}
+
+// setField replaces key's value in place, or appends the field; fs is copied
+// first so the record read stays untouched.
+func setField(fs []field, key string, val []byte) []field {
+	out := append([]field(nil), fs...)
+	for i := range out {
+		if out[i].key == key {
+			out[i].val = val
+			return out
+		}
+	}
+	return append(out, field{key: key, val: val})
+}
+
+func appendObject(b []byte, fs []field) []byte {
+	b = append(b, '{')
+	for i, f := range fs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, quote(f.key)...)
+		b = append(b, ':')
+		b = append(b, f.val...)
+	}
+	return append(b, '}')
+}
+
+// Num formats a score for output: 7 significant digits (the curves are
+// float32, more would be noise), never "-0".
+func Num(v float64) string {
+	if v == 0 {
+		v = 0 // turns -0 into 0
+	}
+	return strconv.FormatFloat(v, 'g', 7, 64)
+}
