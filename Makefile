@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO    ?= go
 BIN   := bin
 # tools that never link libtorch
-PURE_TOOLS  := tokenize pack
+PURE_TOOLS  := tokenize pack rank evaluate
 TORCH_TOOLS := score generate
 TOOLS := $(PURE_TOOLS) $(TORCH_TOOLS)
 
@@ -34,6 +34,8 @@ fuzz: gotch
 
 bench: build
 	bash bench/tokenize.sh
+	bash bench/score.sh
+	$(GO) run ./bench/rss
 
 clean:
 	rm -rf $(BIN) build dist lib

@@ -79,12 +79,12 @@ func run() error {
 	if _, err := ts.GradSetEnabled(false); err != nil {
 		return err
 	}
-	start := time.Now()
 	m, err := model.Load(*modelDir, dev, dt)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
+	start := time.Now() // throughput excludes loading the model
 
 	o, err := formats.CreateOutput(*out, os.Stdout)
 	if err != nil {
