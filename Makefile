@@ -4,7 +4,7 @@ GO    ?= go
 BIN   := bin
 # tools that never link libtorch
 PURE_TOOLS  := tokenize pack rank evaluate
-TORCH_TOOLS := score generate
+TORCH_TOOLS := score generate train
 TOOLS := $(PURE_TOOLS) $(TORCH_TOOLS)
 
 .PHONY: all build test demo vet fuzz bench clean

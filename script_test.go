@@ -17,7 +17,7 @@ import (
 func TestScripts(t *testing.T) {
 	shared := testenv.SharedDir(t)
 	bin := t.TempDir()
-	build := exec.Command("go", "build", "-o", bin, "./tokenize", "./pack", "./rank", "./evaluate", "./score", "./generate", "./tools/tinymodel")
+	build := exec.Command("go", "build", "-o", bin, "./tokenize", "./pack", "./rank", "./evaluate", "./score", "./generate", "./train", "./tools/tinymodel")
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
 		t.Fatalf("building the tools: %v", err)

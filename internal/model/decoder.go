@@ -25,14 +25,22 @@ import (
 // architecture.
 type Layer struct {
 	InputNorm    *ts.Tensor // input_layernorm.weight (D)
-	QProj, QBias *ts.Tensor // self_attn.q_proj (nH*hd, D), bias (nH*hd): Qwen2
-	KProj, KBias *ts.Tensor // self_attn.k_proj (nKV*hd, D)
-	VProj, VBias *ts.Tensor // self_attn.v_proj (nKV*hd, D)
-	OProj        *ts.Tensor // self_attn.o_proj (D, nH*hd)
+	QProj        Linear     // self_attn.q_proj (nH*hd, D), bias (nH*hd) in Qwen2
+	KProj        Linear     // self_attn.k_proj (nKV*hd, D)
+	VProj        Linear     // self_attn.v_proj (nKV*hd, D)
+	OProj        Linear     // self_attn.o_proj (D, nH*hd)
 	QNorm, KNorm *ts.Tensor // self_attn.q_norm / k_norm (hd): Qwen3
 	PostNorm     *ts.Tensor // post_attention_layernorm.weight (D)
-	Gate, Up     *ts.Tensor // mlp.gate_proj / up_proj (I, D)
-	Down         *ts.Tensor // mlp.down_proj (D, I)
+	Gate, Up     Linear     // mlp.gate_proj / up_proj (I, D)
+	Down         Linear     // mlp.down_proj (D, I)
+}
+
+// Linear is y = x Wᵀ + b, plus the update of a LoRA adapter when one is
+// attached (see lora.go).
+type Linear struct {
+	Weight *ts.Tensor // (out, in)
+	Bias   *ts.Tensor // (out) or nil
+	LoRA   *LoRA
 }
 
 // Model is a decoder with its weights on one device in one dtype.
@@ -46,6 +54,8 @@ type Model struct {
 	LMHead *ts.Tensor // lm_head.weight (V, D); Embed when tied
 	// Params has every weight by its HF name.
 	Params map[string]*ts.Tensor
+	// Training turns on LoRA dropout.
+	Training bool
 
 	invFreq *ts.Tensor // (hd/2) float32
 	eps     *ts.Scalar
@@ -100,19 +110,19 @@ func (m *Model) loadWeights() error {
 		p := fmt.Sprintf("model.layers.%d.", i)
 		L := Layer{
 			InputNorm: get(p+"input_layernorm.weight", D),
-			QProj:     get(p+"self_attn.q_proj.weight", c.Heads*hd, D),
-			KProj:     get(p+"self_attn.k_proj.weight", c.KVHeads*hd, D),
-			VProj:     get(p+"self_attn.v_proj.weight", c.KVHeads*hd, D),
-			OProj:     get(p+"self_attn.o_proj.weight", D, c.Heads*hd),
+			QProj:     Linear{Weight: get(p+"self_attn.q_proj.weight", c.Heads*hd, D)},
+			KProj:     Linear{Weight: get(p+"self_attn.k_proj.weight", c.KVHeads*hd, D)},
+			VProj:     Linear{Weight: get(p+"self_attn.v_proj.weight", c.KVHeads*hd, D)},
+			OProj:     Linear{Weight: get(p+"self_attn.o_proj.weight", D, c.Heads*hd)},
 			PostNorm:  get(p+"post_attention_layernorm.weight", D),
-			Gate:      get(p+"mlp.gate_proj.weight", I, D),
-			Up:        get(p+"mlp.up_proj.weight", I, D),
-			Down:      get(p+"mlp.down_proj.weight", D, I),
+			Gate:      Linear{Weight: get(p+"mlp.gate_proj.weight", I, D)},
+			Up:        Linear{Weight: get(p+"mlp.up_proj.weight", I, D)},
+			Down:      Linear{Weight: get(p+"mlp.down_proj.weight", D, I)},
 		}
 		if c.QKVBias {
-			L.QBias = get(p+"self_attn.q_proj.bias", c.Heads*hd)
-			L.KBias = get(p+"self_attn.k_proj.bias", c.KVHeads*hd)
-			L.VBias = get(p+"self_attn.v_proj.bias", c.KVHeads*hd)
+			L.QProj.Bias = get(p+"self_attn.q_proj.bias", c.Heads*hd)
+			L.KProj.Bias = get(p+"self_attn.k_proj.bias", c.KVHeads*hd)
+			L.VProj.Bias = get(p+"self_attn.v_proj.bias", c.KVHeads*hd)
 		}
 		if c.QKNorm {
 			L.QNorm = get(p+"self_attn.q_norm.weight", hd)
@@ -225,9 +235,9 @@ func (m *Model) Attention(s *torch.Scope, L *Layer, x, cos, sin, mask *ts.Tensor
 	c := m.Cfg
 	sz := x.MustSize()
 	B, T := sz[0], sz[1]
-	q := s.Add(ts.MustLinear(x, L.QProj, biasOrNone(L.QBias)))        // (B, T, nH*hd)
-	k := s.Add(ts.MustLinear(x, L.KProj, biasOrNone(L.KBias)))        // (B, T, nKV*hd)
-	v := s.Add(ts.MustLinear(x, L.VProj, biasOrNone(L.VBias)))        // (B, T, nKV*hd)
+	q := m.linear(s, &L.QProj, x)                                     // (B, T, nH*hd)
+	k := m.linear(s, &L.KProj, x)                                     // (B, T, nKV*hd)
+	v := m.linear(s, &L.VProj, x)                                     // (B, T, nKV*hd)
 	q = s.Add(q.MustView([]int64{B, T, c.Heads, c.HeadDim}, false))   // (B, T, nH, hd)
 	k = s.Add(k.MustView([]int64{B, T, c.KVHeads, c.HeadDim}, false)) // (B, T, nKV, hd)
 	v = s.Add(v.MustView([]int64{B, T, c.KVHeads, c.HeadDim}, false)) // (B, T, nKV, hd)
@@ -251,7 +261,7 @@ func (m *Model) Attention(s *torch.Scope, L *Layer, x, cos, sin, mask *ts.Tensor
 	}
 	y = s.Add(s.Add(y.MustTranspose(1, 2, false)).MustContiguous(false)) // (B, T, nH, hd)
 	y = s.Add(y.MustView([]int64{B, T, c.Heads * c.HeadDim}, false))     // (B, T, nH*hd)
-	return s.Add(ts.MustLinear(y, L.OProj, ts.None)), nil                // (B, T, D)
+	return m.linear(s, &L.OProj, y), nil                                 // (B, T, D)
 }
 
 // attend is softmax(q kᵀ/√hd + mask) v, through libtorch's fused SDPA where
@@ -275,43 +285,65 @@ func (m *Model) attend(s *torch.Scope, q, k, v, mask *ts.Tensor) (*ts.Tensor, er
 
 // MLP is SwiGLU: down(silu(gate(x)) · up(x)).
 func (m *Model) MLP(s *torch.Scope, L *Layer, x *ts.Tensor) *ts.Tensor {
-	g := s.Add(s.Add(ts.MustLinear(x, L.Gate, ts.None)).MustSilu(false)) // (B, T, I)
-	u := s.Add(ts.MustLinear(x, L.Up, ts.None))                          // (B, T, I)
-	return s.Add(ts.MustLinear(s.Add(g.MustMul(u, false)), L.Down, ts.None))
+	g := s.Add(m.linear(s, &L.Gate, x).MustSilu(false)) // (B, T, I)
+	u := m.linear(s, &L.Up, x)                          // (B, T, I)
+	return m.linear(s, &L.Down, s.Add(g.MustMul(u, false)))
 }
 
 // Hidden runs the decoder over ids (B, T) at positions pos (B, T) under
 // mask (B, 1, T, S) and returns the final normalised hidden states (B, T, D).
 // cache, when not nil, holds one KV per layer for incremental generation.
 func (m *Model) Hidden(s *torch.Scope, ids, pos, mask *ts.Tensor, cache []*KV) (*ts.Tensor, error) {
-	h := s.Add(ts.MustEmbedding(m.Embed, ids, -1, false, false)) // (B, T, D)
+	h := m.Embedding(s, ids) // (B, T, D)
 	cos, sin := m.Rotary(s, pos)
 	for i := range m.Layers {
-		L := &m.Layers[i]
 		var kv *KV
 		if cache != nil {
 			kv = cache[i]
 		}
-		a, err := m.Attention(s, L, m.rmsnorm(s, h, L.InputNorm), cos, sin, mask, kv)
-		if err != nil {
+		var err error
+		if h, err = m.Block(s, i, h, cos, sin, mask, kv); err != nil {
 			return nil, err
 		}
-		h = s.Add(h.MustAdd(a, false))
-		h = s.Add(h.MustAdd(m.MLP(s, L, m.rmsnorm(s, h, L.PostNorm)), false))
 	}
-	return m.rmsnorm(s, h, m.Norm), nil
+	return m.FinalNorm(s, h), nil
 }
+
+// Embedding looks up ids (B, T) → (B, T, D).
+func (m *Model) Embedding(s *torch.Scope, ids *ts.Tensor) *ts.Tensor {
+	return s.Add(ts.MustEmbedding(m.Embed, ids, -1, false, false))
+}
+
+// Block is decoder layer i: h + attn(norm(h)), then + mlp(norm(·)).
+func (m *Model) Block(s *torch.Scope, i int, h, cos, sin, mask *ts.Tensor, kv *KV) (*ts.Tensor, error) {
+	L := &m.Layers[i]
+	a, err := m.Attention(s, L, m.rmsnorm(s, h, L.InputNorm), cos, sin, mask, kv)
+	if err != nil {
+		return nil, err
+	}
+	h = s.Add(h.MustAdd(a, false))
+	return s.Add(h.MustAdd(m.MLP(s, L, m.rmsnorm(s, h, L.PostNorm)), false)), nil
+}
+
+// FinalNorm is model.norm over hidden states (..., D).
+func (m *Model) FinalNorm(s *torch.Scope, h *ts.Tensor) *ts.Tensor { return m.rmsnorm(s, h, m.Norm) }
 
 // Logits projects hidden states (..., D) to the vocabulary (..., V) in float32.
 func (m *Model) Logits(s *torch.Scope, h *ts.Tensor) *ts.Tensor {
 	return s.Add(s.Add(ts.MustLinear(h, m.LMHead, ts.None)).MustTotype(gotch.Float, false))
 }
 
-func biasOrNone(b *ts.Tensor) *ts.Tensor {
-	if b == nil {
-		return ts.None
+// linear applies l to x (..., in) → (..., out).
+func (m *Model) linear(s *torch.Scope, l *Linear, x *ts.Tensor) *ts.Tensor {
+	b := ts.None
+	if l.Bias != nil {
+		b = l.Bias
 	}
-	return b
+	y := s.Add(ts.MustLinear(x, l.Weight, b))
+	if l.LoRA == nil {
+		return y
+	}
+	return s.Add(y.MustAdd(l.LoRA.forward(s, x, m.Training), false))
 }
 
 // KV is one layer's key/value cache: (B, nKV, P, hd) each, P positions so far.

@@ -129,3 +129,41 @@ func TestLoadErrors(t *testing.T) {
 	bad("missing tensor", strings.Replace(string(cfg), "Qwen2ForCausalLM", "Qwen3ForCausalLM", 1), "tensor model.layers.0.self_attn.q_norm.weight is missing")
 	bad("corrupt config", "{", "config.json")
 }
+
+// A bf16 checkpoint loads into float32 compute (converted once) and into
+// bf16 compute (aliasing the file); both give the float32 model's logits
+// within bf16 rounding.
+func TestBF16Checkpoint(t *testing.T) {
+	spec := tinymodel.Spec{Arch: "Qwen3ForCausalLM", Vocab: 97, Seed: 5}
+	f32, bf16 := t.TempDir(), t.TempDir()
+	tinymodel.Write(f32, spec)
+	spec.DType = "BF16"
+	tinymodel.Write(bf16, spec)
+	ids, pos, seg := []int64{3, 14, 15, 92, 65}, []int64{0, 1, 2, 3, 4}, []int64{1, 1, 1, 1, 1}
+	var base [][]float32
+	for i, c := range []struct {
+		dir string
+		dt  gotch.DType
+	}{{f32, gotch.Float}, {bf16, gotch.Float}, {bf16, gotch.BFloat16}} {
+		m, err := model.Load(c.dir, gotch.CPU, c.dt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := logits(t, m, ids, pos, seg)
+		m.Close()
+		if i == 0 {
+			base = got
+			continue
+		}
+		worst := 0.0
+		for r := range got {
+			for v := range got[r] {
+				worst = math.Max(worst, math.Abs(float64(got[r][v]-base[r][v])))
+			}
+		}
+		if worst > 1.0 || worst == 0 {
+			t.Fatalf("case %d: max |logit diff| to float32 = %g (want bf16 rounding: small, non-zero)", i, worst)
+		}
+		t.Logf("case %d: max |logit diff| to float32 = %.3g", i, worst)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -37,6 +38,36 @@ func Numel(shape []int64) int64 {
 		n *= d
 	}
 	return n
+}
+
+// Encode stores float32 values as dtype "F32" or "BF16" (rounded to
+// nearest even, as torch does).
+func Encode(v []float32, dtype string) ([]byte, error) {
+	switch dtype {
+	case "F32":
+		b := make([]byte, 4*len(v))
+		for i, f := range v {
+			binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(f))
+		}
+		return b, nil
+	case "BF16":
+		b := make([]byte, 2*len(v))
+		for i, f := range v {
+			binary.LittleEndian.PutUint16(b[2*i:], BF16(f))
+		}
+		return b, nil
+	}
+	return nil, fmt.Errorf("safetensors: cannot encode float32 values as %q", dtype)
+}
+
+// BF16 rounds f to bfloat16 bits (round to nearest even; NaN stays NaN).
+func BF16(f float32) uint16 {
+	u := math.Float32bits(f)
+	if f != f {
+		return uint16(u>>16) | 0x40
+	}
+	u += 0x7fff + (u>>16)&1
+	return uint16(u >> 16)
 }
 
 // File is an open safetensors file.

@@ -5,7 +5,6 @@
 package tinymodel
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -103,7 +102,8 @@ func (s *Spec) tensors() []safetensors.Tensor {
 		for i := range v {
 			v[i] = float32(mean + std*rng.NormFloat64())
 		}
-		out = append(out, safetensors.Tensor{Name: name, DType: s.DType, Shape: shape, Data: encode(v, s.DType)})
+		data, _ := safetensors.Encode(v, s.DType) // DType was checked by Write
+		out = append(out, safetensors.Tensor{Name: name, DType: s.DType, Shape: shape, Data: data})
 	}
 	D, I, hd := int64(s.Hidden), int64(s.Inter), int64(s.HeadDim)
 	q, kv := int64(s.Heads)*hd, int64(s.KVHeads)*hd
@@ -134,29 +134,4 @@ func (s *Spec) tensors() []safetensors.Tensor {
 		add("lm_head.weight", 1/math.Sqrt(float64(D)), 0, int64(s.Vocab), D)
 	}
 	return out
-}
-
-func encode(v []float32, dtype string) []byte {
-	if dtype == "BF16" {
-		b := make([]byte, 2*len(v))
-		for i, f := range v {
-			binary.LittleEndian.PutUint16(b[2*i:], BF16(f))
-		}
-		return b
-	}
-	b := make([]byte, 4*len(v))
-	for i, f := range v {
-		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(f))
-	}
-	return b
-}
-
-// BF16 rounds f to bfloat16 (round to nearest even), as torch does.
-func BF16(f float32) uint16 {
-	u := math.Float32bits(f)
-	if f != f { // NaN stays NaN
-		return uint16(u>>16) | 0x40
-	}
-	u += 0x7fff + (u>>16)&1
-	return uint16(u >> 16)
 }

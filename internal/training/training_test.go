@@ -1,0 +1,431 @@
+package training
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/sugarme/gotch"
+	"github.com/sugarme/gotch/ts"
+
+	"github.com/ytrain/ytrain/formats"
+	"github.com/ytrain/ytrain/internal/model"
+	"github.com/ytrain/ytrain/internal/packing"
+	"github.com/ytrain/ytrain/internal/safetensors"
+	"github.com/ytrain/ytrain/internal/tensorboard"
+	"github.com/ytrain/ytrain/internal/tinymodel"
+	"github.com/ytrain/ytrain/internal/torch"
+	"github.com/ytrain/ytrain/internal/weighting"
+)
+
+// lock pins the test's goroutine to its OS thread, where libtorch keeps
+// grad mode; subtests run on goroutines of their own.
+func lock(t *testing.T) {
+	runtime.LockOSThread()
+	t.Cleanup(runtime.UnlockOSThread)
+}
+
+const vocab = 64
+
+// fixture writes a tiny model and n token records with a prompt and an
+// answer; the answers repeat patterns, so the model can learn them.
+func fixture(t *testing.T, n int) (modelDir, data string) {
+	t.Helper()
+	dir := t.TempDir()
+	modelDir = filepath.Join(dir, "model")
+	if err := tinymodel.Write(modelDir, tinymodel.Spec{Arch: "Qwen3ForCausalLM", Vocab: vocab, Hidden: 32, Heads: 4, KVHeads: 2, Inter: 64, Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	data = filepath.Join(dir, "data.jsonl")
+	f, _ := os.Create(data)
+	defer f.Close()
+	w := formats.NewWriter(f, formats.JSONL, formats.TokenCodec)
+	rng := rand.New(rand.NewSource(2))
+	for i := 0; i < n; i++ {
+		prompt := 4 + rng.Intn(4)
+		rec := formats.Token{ID: fmt.Sprintf("d%d", i)}
+		for k := 0; k < prompt+12; k++ {
+			id := int32(rng.Intn(vocab))
+			if k >= prompt {
+				id = int32((i%3)*7 + k%5) // three answer patterns
+			}
+			rec.InputIDs = append(rec.InputIDs, id)
+			rec.LossMask = append(rec.LossMask, uint8(map[bool]int{true: 1}[k >= prompt]))
+		}
+		w.Write(&rec)
+	}
+	w.Close()
+	return modelDir, data
+}
+
+// packedFixture packs the token records for CPT.
+func packedFixture(t *testing.T, data string) string {
+	in := formats.OpenInputs([]string{data}, nil, formats.TokenCodec)
+	defer in.Close()
+	out := filepath.Join(filepath.Dir(data), "packed.jsonl")
+	f, _ := os.Create(out)
+	defer f.Close()
+	w := formats.NewWriter(f, formats.JSONL, formats.PackedCodec)
+	p, _ := packing.New(packing.Options{Length: 48, Strategy: packing.NextFit}, w.Write)
+	for {
+		rec, err := in.Next()
+		if err != nil {
+			break
+		}
+		rec.LossMask = make(formats.Mask, len(rec.InputIDs)) // CPT: every token but the first
+		for k := 1; k < len(rec.LossMask); k++ {
+			rec.LossMask[k] = 1
+		}
+		p.Add(rec)
+	}
+	p.Flush()
+	w.Close()
+	return out
+}
+
+func baseConfig(modelDir, data, out string) Config {
+	return Config{Model: modelDir, Data: []string{data}, Output: out, Device: gotch.CPU, DType: gotch.Float,
+		Kind: "sft", TokenBatch: 0, BatchSize: 4, Weighting: weighting.DefaultNLIRG(),
+		UseLoRA: true, LoRA: model.LoRAConfig{Rank: 4, Alpha: 8, Dropout: 0.1, Targets: model.Modules},
+		LR: 2e-2, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: 0.01, Schedule: "constant", GradAccum: 1,
+		Epochs: 6, Seed: 7, MaxBadSteps: 3, Progress: nopWriter{}}
+}
+
+type nopWriter struct{}
+
+func (nopWriter) Write(p []byte) (int, error) { return len(p), nil }
+
+type metric struct {
+	Step     int     `json:"step"`
+	Loss     float64 `json:"loss"`
+	Weighted float64 `json:"weighted_loss"`
+	Epoch    float64 `json:"epoch"`
+}
+
+// metrics reads metrics.jsonl; a step logged twice (a resumed run) keeps its
+// last line.
+func metrics(t *testing.T, out string) []metric {
+	t.Helper()
+	f, err := os.Open(filepath.Join(out, "metrics.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	by := map[int]metric{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var m metric
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatal(err)
+		}
+		by[m.Step] = m
+	}
+	var ms []metric
+	for _, m := range by {
+		ms = append(ms, m)
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].Step < ms[j].Step })
+	return ms
+}
+
+// firstLast is the mean loss of the first and the last fifth of the steps.
+func firstLast(ms []metric) (float64, float64) {
+	k := max(1, len(ms)/5)
+	a, b := 0.0, 0.0
+	for i := 0; i < k; i++ {
+		a += ms[i].Loss
+		b += ms[len(ms)-1-i].Loss
+	}
+	return a / float64(k), b / float64(k)
+}
+
+func TestLossFalls(t *testing.T) {
+	lock(t)
+	modelDir, data := fixture(t, 12)
+	packed := packedFixture(t, data)
+	cases := []struct {
+		name string
+		mod  func(*Config)
+	}{
+		{"sft fused lora", func(c *Config) {}},
+		{"sft windowed lora", func(c *Config) { c.TokenBatch, c.BatchSize, c.Epochs = 4, 1, 2 }},
+		{"sft fused full", func(c *Config) { c.UseLoRA, c.LR = false, 3e-3 }},
+		{"sft fused lora checkpointed", func(c *Config) { c.GradientCheckpointing = true }},
+		{"cpt full", func(c *Config) {
+			c.Kind, c.Data, c.UseLoRA, c.LR, c.BatchSize = "cpt", []string{packed}, false, 3e-3, 2
+		}},
+		{"cpt lora", func(c *Config) { c.Kind, c.Data, c.BatchSize = "cpt", []string{packed}, 2 }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := baseConfig(modelDir, data, t.TempDir())
+			tc.mod(&cfg)
+			if err := Run(cfg); err != nil {
+				t.Fatal(err)
+			}
+			first, last := firstLast(metrics(t, cfg.Output))
+			if !(last < 0.8*first) {
+				t.Fatalf("loss %.3f → %.3f: did not fall by 20%%", first, last)
+			}
+			t.Logf("loss %.3f → %.3f", first, last)
+		})
+	}
+}
+
+// LoRA training leaves every base weight bit-identical, and the adapter is
+// laid out as PEFT writes it.
+func TestLoRAFrozenBaseAndPEFTLayout(t *testing.T) {
+	lock(t)
+	modelDir, data := fixture(t, 8)
+	before, err := safetensors.OpenDir(modelDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer before.Close()
+	cfg := baseConfig(modelDir, data, t.TempDir())
+	cfg.Epochs, cfg.Merge = 2, true
+	cfg.LoRA.Targets = []string{"q_proj", "v_proj", "down_proj"}
+	if err := Run(cfg); err != nil {
+		t.Fatal(err)
+	}
+	// the run's own loaded weights are checked through its final merge: the
+	// merged model differs from the base exactly in the adapted modules
+	merged, err := safetensors.OpenDir(filepath.Join(cfg.Output, "merged"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer merged.Close()
+	for name, b := range before.Tensors {
+		m, ok := merged.Tensors[name]
+		if !ok {
+			t.Fatalf("merged model lacks %s", name)
+		}
+		adapted := strings.Contains(name, "q_proj") || strings.Contains(name, "v_proj") || strings.Contains(name, "down_proj")
+		if same := string(m.Data) == string(b.Data); same == adapted {
+			t.Fatalf("%s: changed=%v, adapted=%v", name, !same, adapted)
+		}
+	}
+	ad, err := safetensors.Open(filepath.Join(cfg.Output, "final", "adapter_model.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ad.Close()
+	if len(ad.Tensors) != 2*3*2 {
+		t.Fatalf("%d adapter tensors, want 12", len(ad.Tensors))
+	}
+	want := map[string][]int64{
+		"base_model.model.model.layers.1.self_attn.q_proj.lora_A.weight": {4, 32},
+		"base_model.model.model.layers.1.self_attn.q_proj.lora_B.weight": {32, 4},
+		"base_model.model.model.layers.0.self_attn.v_proj.lora_B.weight": {16, 4},
+		"base_model.model.model.layers.0.mlp.down_proj.lora_A.weight":    {4, 64},
+	}
+	for k, shape := range want {
+		got, ok := ad.Tensors[k]
+		if !ok || fmt.Sprint(got.Shape) != fmt.Sprint(shape) || got.DType != "F32" {
+			if ok {
+				got.Data = nil
+			}
+			t.Fatalf("%s: present %v, got %v, want F32%v", k, ok, got, shape)
+		}
+	}
+	var ac map[string]any
+	b, _ := os.ReadFile(filepath.Join(cfg.Output, "final", "adapter_config.json"))
+	json.Unmarshal(b, &ac)
+	if ac["peft_type"] != "LORA" || ac["r"] != 4.0 || ac["lora_alpha"] != 8.0 || ac["task_type"] != "CAUSAL_LM" {
+		t.Fatalf("adapter_config.json: %v", ac)
+	}
+}
+
+// The model's weights are the mmapped checkpoint itself: compare them after
+// a LoRA run directly.
+func TestLoRAWeightsUntouchedInMemory(t *testing.T) {
+	lock(t)
+	modelDir, data := fixture(t, 4)
+	cfg := baseConfig(modelDir, data, t.TempDir())
+	cfg.Epochs = 1
+	m, err := model.Load(modelDir, gotch.CPU, gotch.Float)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	snap := map[string][]float32{}
+	for n, p := range m.Params {
+		snap[n], _ = torch.Float32s(p)
+	}
+	tr := &trainer{cfg: cfg, m: m}
+	if tr.lora, err = m.AttachLoRA(cfg.LoRA); err != nil {
+		t.Fatal(err)
+	}
+	names := sortedKeys(tr.lora)
+	tr.opt = newAdamW(tr.lora, names, 0.9, 0.999, 1e-8, 0.01)
+	rows, _ := readRows(cfg.Data, vocab)
+	for _, u := range units(rows, Fused, 2, 0, false, false, 0, 0) {
+		if _, err := tr.runUnit(&u, 1); err != nil {
+			t.Fatal(err)
+		}
+		tr.opt.update(1e-2, 1)
+		tr.opt.zeroGrad()
+	}
+	for n, p := range m.Params {
+		v, _ := torch.Float32s(p)
+		for i := range v {
+			if math.Float32bits(v[i]) != math.Float32bits(snap[n][i]) {
+				t.Fatalf("%s changed under LoRA", n)
+			}
+		}
+	}
+}
+
+// Gradient checkpointing gives the plain path's gradients.
+func TestGradientCheckpointingGradients(t *testing.T) {
+	lock(t)
+	modelDir, data := fixture(t, 4)
+	for _, full := range []bool{false, true} {
+		cfg := baseConfig(modelDir, data, t.TempDir())
+		m, err := model.Load(modelDir, gotch.CPU, gotch.Float)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr := &trainer{cfg: cfg, m: m, fullFT: full}
+		params := m.Params
+		if !full {
+			params, _ = m.AttachLoRA(cfg.LoRA)
+			// B starts at zero, which would hide errors in A's gradient
+			for _, n := range sortedKeys(params) {
+				if strings.HasSuffix(n, "lora_B.weight") {
+					p := params[n]
+					r := ts.MustRand(p.MustSize(), gotch.Float, gotch.CPU)
+					ts.NoGrad(func() { p.Copy_(r) })
+					r.MustDrop()
+				}
+			}
+		} else {
+			for _, p := range params {
+				p.MustRequiresGrad_(true)
+			}
+		}
+		tr.opt = newAdamW(params, sortedKeys(params), 0.9, 0.999, 1e-8, 0)
+		rows, _ := readRows(cfg.Data, vocab)
+		u := units(rows, Fused, 4, 0, false, false, 0, 0)[0]
+		grads := func(gc bool) map[string][]float32 {
+			tr.cfg.GradientCheckpointing = gc
+			tr.opt.zeroGrad()
+			if _, err := tr.runUnit(&u, 1); err != nil {
+				t.Fatal(err)
+			}
+			out := map[string][]float32{}
+			for _, q := range tr.opt.params {
+				out[q.name], _ = torch.Float32s(q.p.MustGrad(false))
+			}
+			return out
+		}
+		plain, ckpt := grads(false), grads(true)
+		worst := 0.0
+		for n, g := range plain {
+			for i := range g {
+				worst = math.Max(worst, math.Abs(float64(g[i]-ckpt[n][i])))
+			}
+		}
+		if worst > 1e-5 {
+			t.Fatalf("full=%v: gradients differ by %g with checkpointing", full, worst)
+		}
+		m.Close()
+	}
+}
+
+func TestAllZeroWeightsSkipSteps(t *testing.T) {
+	lock(t)
+	modelDir, data := fixture(t, 4)
+	cfg := baseConfig(modelDir, data, t.TempDir())
+	n := weighting.DefaultNLIRG()
+	n.Threshold, n.Deadline = 0, 1e-3 // every loss is past the deadline: weight 0
+	cfg.Weighting, cfg.Epochs = n, 1
+	if err := Run(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if ms := metrics(t, cfg.Output); len(ms) != 0 {
+		t.Fatalf("%d steps taken with all weights 0", len(ms))
+	}
+	b, _ := os.ReadFile(filepath.Join(cfg.Output, "checkpoint-0", "trainer_state.json"))
+	var st state
+	json.Unmarshal(b, &st)
+	if st.SkippedUnits != 1 || st.Step != 0 {
+		t.Fatalf("state %+v: want 1 skipped unit, 0 steps", st)
+	}
+}
+
+func TestRefusedStarts(t *testing.T) {
+	lock(t)
+	modelDir, data := fixture(t, 2)
+	empty := filepath.Join(t.TempDir(), "empty.jsonl")
+	os.WriteFile(empty, nil, 0o644)
+	big := filepath.Join(t.TempDir(), "big.jsonl")
+	os.WriteFile(big, []byte(`{"id":"x","input_ids":[1,2,999],"loss_mask":[0,1,1]}`+"\n"), 0o644)
+	cases := []struct {
+		mod  func(*Config)
+		want string
+	}{
+		{func(c *Config) { c.LoRA.Targets = []string{"qkv_proj"} }, `unknown module "qkv_proj"`},
+		{func(c *Config) { c.LoRA.Rank = 100 }, "--lora-rank 100 is larger than model.layers.0.self_attn.q_proj"},
+		{func(c *Config) { c.Data = []string{empty} }, "empty input"},
+		{func(c *Config) { c.Data = []string{big} }, "input_ids[2] = 999 is outside the model's vocabulary of 64"},
+		{func(c *Config) { c.Schedule = "step" }, `--lr-schedule "step"`},
+	}
+	for _, tc := range cases {
+		cfg := baseConfig(modelDir, data, t.TempDir())
+		tc.mod(&cfg)
+		if err := Run(cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("got %v, want %q", err, tc.want)
+		}
+	}
+}
+
+func TestTensorBoardAndEval(t *testing.T) {
+	lock(t)
+	modelDir, data := fixture(t, 4)
+	cfg := baseConfig(modelDir, data, t.TempDir())
+	cfg.Epochs, cfg.TensorBoard, cfg.Eval, cfg.EvalEvery = 2, filepath.Join(cfg.Output, "tb"), []string{data}, 1
+	if err := Run(cfg); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(cfg.TensorBoard, "events.out.tfevents.*"))
+	if len(files) != 1 {
+		t.Fatalf("event files: %v", files)
+	}
+	evs, err := tensorboard.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, e := range evs {
+		for tag := range e.Scalars {
+			seen[tag]++
+		}
+		for tag := range e.Histograms {
+			seen[tag]++
+		}
+	}
+	for _, tag := range []string{"train/loss", "train/weighted_loss", "train/lr", "train/grad_norm", "train/tokens_per_s",
+		"train/frac_known", "train/frac_learning", "train/frac_hard", "train/frac_cut", "train/token_weight", "eval/data.jsonl/loss"} {
+		if seen[tag] != 2 {
+			t.Errorf("tag %s logged %d times, want 2", tag, seen[tag])
+		}
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	var k []string
+	for n := range m {
+		k = append(k, n)
+	}
+	sort.Strings(k)
+	return k
+}
