@@ -35,6 +35,7 @@ fuzz: gotch
 bench: build
 	bash bench/tokenize.sh
 	bash bench/score.sh
+	bash bench/train.sh
 	$(GO) run ./bench/rss
 
 clean:

@@ -32,7 +32,7 @@ for _ in $(seq "${REPS:-3}"); do
 	"$out/score" --model "$out/model" --batch-tokens "$BATCH" --threads "$THREADS" --format jsonl \
 		-o "$out/scores.jsonl" "$out/tokens.jsonl" 2> "$out/score.log"
 	g=$(sed -n 's/.* (\([0-9]*\) tokens\/s.*/\1/p' "$out/score.log")
-	torch_line=$($py bench/score/torch_score.py "$out/model" "$out/tokens.jsonl" "$out/scores.jsonl" "$BATCH" "$THREADS")
+	torch_line=$($py bench/py/score.py "$out/model" "$out/tokens.jsonl" "$out/scores.jsonl" "$BATCH" "$THREADS")
 	t=$(sed -n 's/.*torch_tokens_per_s=\([0-9]*\).*/\1/p' <<<"$torch_line")
 	((g > go_tps)) && go_tps=$g
 	((t > torch_tps)) && torch_tps=$t

@@ -2,6 +2,7 @@ package training
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/sugarme/gotch"
 	"github.com/sugarme/gotch/ts"
@@ -17,6 +18,7 @@ type unitResult struct {
 	j               float64   // the reduced, weighted loss
 	tokens          int       // padded tokens run
 	skipped         bool      // every weighted term was 0: nothing to learn from
+	bad             bool      // a loss was NaN or infinite: the model has diverged
 }
 
 // batch is a unit laid out as padded (B, T) tensors' values.
@@ -90,6 +92,12 @@ func (tr *trainer) runUnit(u *unit, gradScale float64) (unitResult, error) {
 		toks := make([]weighting.Token, len(res.losses))
 		for i, l := range res.losses {
 			toks[i].Loss = l
+			// a weighting may zero such tokens; a diverged model must not pass
+			// for a step with nothing to learn
+			res.bad = res.bad || math.IsNaN(float64(l)) || math.IsInf(float64(l), 0)
+		}
+		if res.bad {
+			return false, nil
 		}
 		if tr.topK > 0 { // EAFT: entropy of the renormalised top-k distribution
 			top, idx := logits.MustTopk(int64(tr.topK), -1, true, false, false)

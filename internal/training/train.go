@@ -185,6 +185,7 @@ type stepAcc struct {
 	losses, weights []float32
 	j               float64
 	units, skipped  int
+	bad             bool
 	tokens          int
 }
 
@@ -206,6 +207,7 @@ func (tr *trainer) loop(rows []*row, mode Mode, perEpoch, total int) error {
 			acc.units++
 			acc.tokens += res.tokens
 			tokensSince += res.tokens
+			acc.bad = acc.bad || res.bad
 			if res.skipped {
 				acc.skipped++
 				tr.st.SkippedUnits++
@@ -219,7 +221,7 @@ func (tr *trainer) loop(rows []*row, mode Mode, perEpoch, total int) error {
 			if (k+1)%cfg.GradAccum != 0 && k != len(us)-1 {
 				continue
 			}
-			if err := tr.step(&acc, tokensSince, time.Since(since), start, total); err != nil {
+			if err := tr.step(&acc, tokensSince, since, start, total); err != nil {
 				return err
 			}
 			tokensSince, since = 0, time.Now()
@@ -264,13 +266,16 @@ func (tr *trainer) checkpoint() error {
 
 // step finishes an optimizer step: checks the gradients, clips, updates,
 // logs.
-func (tr *trainer) step(acc *stepAcc, tokens int, took time.Duration, start time.Time, total int) error {
+func (tr *trainer) step(acc *stepAcc, tokens int, since, start time.Time, total int) error {
 	cfg := tr.cfg
 	defer tr.opt.zeroGrad()
-	if acc.skipped == acc.units {
+	if !acc.bad && acc.skipped == acc.units {
 		return nil // nothing contributed a gradient
 	}
-	norm := tr.opt.gradNorm()
+	norm := math.NaN()
+	if !acc.bad {
+		norm = tr.opt.gradNorm()
+	}
 	if math.IsNaN(norm) || math.IsInf(norm, 0) || math.IsNaN(acc.j) {
 		tr.st.BadSteps++
 		fmt.Fprintf(cfg.Progress, "train: step %d: loss or gradient not finite; step skipped (%d so far)\n", tr.st.Step+1, tr.st.BadSteps)
@@ -286,10 +291,12 @@ func (tr *trainer) step(acc *stepAcc, tokens int, took time.Duration, start time
 	tr.st.Step++
 	lr := tr.sched.at(tr.st.Step)
 	tr.opt.update(lr, scale)
+	took := time.Since(since) // the step's units and its update, not the logging below
 
 	m := map[string]any{"step": tr.st.Step, "epoch": float64(tr.st.Unit) / float64(tr.perEpoch),
 		"loss": mean(acc.losses), "weighted_loss": acc.j / float64(acc.units-acc.skipped), "lr": lr, "grad_norm": norm,
-		"tokens_per_s": float64(tokens) / took.Seconds(), "skipped_units": acc.skipped}
+		"tokens_per_s": float64(tokens) / took.Seconds(), "step_time": took.Seconds(), "targets": len(acc.losses),
+		"skipped_units": acc.skipped}
 	var regions [weighting.NumRegions]int
 	for _, l := range acc.losses {
 		regions[weighting.Region(l)]++

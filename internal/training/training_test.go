@@ -429,3 +429,16 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(k)
 	return k
 }
+
+// A diverged run (non-finite losses) skips its steps, counts them, and stops
+// at --max-bad-steps with a message, instead of passing for weights of 0.
+func TestBadStepsStop(t *testing.T) {
+	lock(t)
+	modelDir, data := fixture(t, 8)
+	cfg := baseConfig(modelDir, data, t.TempDir())
+	cfg.UseLoRA, cfg.LR, cfg.BatchSize, cfg.Epochs = false, 1e6, 1, 20
+	err := Run(cfg)
+	if err == nil || !strings.Contains(err.Error(), "3 steps with a non-finite loss or gradient (--max-bad-steps 3)") {
+		t.Fatalf("got %v", err)
+	}
+}
