@@ -118,3 +118,10 @@ func TestEmptyAnswerIsSkippable(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestPromptReference(t *testing.T) {
+	got, err := readFile(t, "q.jsonl", `{"id":"a","prompt":"Q?","reference":"3 days"}`+"\n"+`{"id":"b","prompt":"Q2?","response":"R"}`, Prompt)
+	if err != nil || len(got) != 2 || got[0].Reference != "3 days" || got[1].Reference != "R" || len(got[1].Messages) != 1 {
+		t.Fatalf("got %+v, %v", got, err)
+	}
+}

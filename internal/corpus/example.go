@@ -35,6 +35,9 @@ func (r *Reader) example(f fields) (*Example, error) {
 		if err == nil && (len(ex.Messages) == 0 || ex.Messages[len(ex.Messages)-1].Role != "user") {
 			err = errors.New("no user turn to answer")
 		}
+		if err == nil && ex.Reference == "" { // evaluation sets carry the expected answer in a field
+			ex.Reference, err = f.str("reference")
+		}
 		return ex, err
 	}
 	key := "text"
