@@ -7,7 +7,7 @@ PURE_TOOLS  := tokenize pack rank evaluate
 TORCH_TOOLS := score generate train
 TOOLS := $(PURE_TOOLS) $(TORCH_TOOLS)
 
-.PHONY: all build test demo vet fuzz bench clean
+.PHONY: all build test demo experiment vet fuzz bench clean
 
 all: build
 
@@ -25,8 +25,11 @@ test: build
 	$(GO) test -count=1 ./...
 
 demo: build
-	@echo "make demo: the full pipeline demo is not yet available (it lands with the experiment issue)." >&2
-	@echo "What works today: bin/tokenize | bin/pack -- see README.md." >&2
+	bash scripts/demo.sh
+
+# MODEL= DATA= GENERAL= TEST= DEVICE= run the same arms on your own model and data
+experiment: build
+	bash scripts/experiment.sh
 
 fuzz: gotch
 	$(GO) test -run=^$$ -fuzz=FuzzReadJSONL -fuzztime=30s ./formats
