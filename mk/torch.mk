@@ -86,7 +86,7 @@ dist: $(SHIM) $(GOTCH_DIR)/.stamp | deps
 	cp tools/shim/build_shim.sh tools/shim/stub.awk tools/shim/stubs-libtorch-*.txt \
 	   $(GOTCH_DIR)/libtch/csrc/* $(GOTCH_DIR)/libtch/torch_api.h $(GOTCH_DIR)/libtch/torch_api_generated.h dist/shim-src/
 	cp tools/shim/dist-README.txt dist/README.txt
-	cp scripts/gpu-check.sh dist/
+	cp scripts/gpu-check.sh scripts/gpu_check.py dist/
 
 clean-torch:
 	rm -rf $(GOTCH_DIR) $(SHIM_DIR) dist

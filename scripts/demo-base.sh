@@ -17,13 +17,13 @@ base=$D/base
 if [ ! -f "$base/model.safetensors" ]; then
 	log "bundled data, tokenizer and a tiny Qwen3-shaped base model (cached in $base)"
 	go run ./tools/trainbpe --vocab-size 2048 -o "$D/tokenizer" "$D/data/general.train.txt"
-	"$bin/tinymodel" --arch Qwen3ForCausalLM --tokenizer "$D/tokenizer" --hidden 192 --layers 4 --heads 6 \
+	go run ./tools/tinymodel --arch Qwen3ForCausalLM --tokenizer "$D/tokenizer" --hidden 192 --layers 4 --heads 6 \
 		--kv-heads 2 --intermediate 512 --tied --seed 1 -o "$D/init"
 	"$bin/tokenize" --tokenizer "$D/tokenizer" --kind cpt -o "$D/general.tokens.arrow" "$D/data/general.train.txt"
 	"$bin/pack" --pack-length 256 -o "$D/general.packed.arrow" "$D/general.tokens.arrow"
 	rm -rf "$D/pretrain"
 	"$bin/train" --model "$D/init" --output "$D/pretrain" --kind cpt --full --weighting none \
-		--lr 3e-3 --lr-schedule cosine --warmup 0.05 --grad-clip 1 --batch-size 8 --epochs "${PRETRAIN_EPOCHS:-4}" \
+		--lr 3e-3 --lr-schedule cosine --warmup 0.05 --grad-clip 1 --batch-size 8 --epochs "${PRETRAIN_EPOCHS:-2}" \
 		--log-every 20 "$D/general.packed.arrow"
 	rm -rf "$base" && cp -r "$D/pretrain/final" "$base"
 fi
