@@ -188,6 +188,28 @@ func jsonError(err error) string {
 	return err.Error()
 }
 
+// Each reads every record of one input and hands it to fn; fn's errors are
+// reported with the record's place.
+func Each[T any](r io.Reader, name string, c *Codec[T], fn func(*T) error) error {
+	rd, err := NewReader(r, name, c)
+	if err != nil {
+		return err
+	}
+	defer rd.Close()
+	for {
+		rec, err := rd.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(rec); err != nil {
+			return fmt.Errorf("%s: %w", rd.Where(), err)
+		}
+	}
+}
+
 // Inputs reads records from several inputs in order: files by path, or stdin
 // for "-" or when no path is given.
 type Inputs[T any] struct {

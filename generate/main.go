@@ -94,28 +94,16 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	dev, err := torch.ParseDevice(*device)
-	if err != nil {
-		return err
-	}
-	cfg, err := model.LoadConfig(*modelDir)
-	if err != nil {
-		return err
-	}
-	dt, err := torch.ParseDType(*dtype, dev, cfg.DType)
-	if err != nil {
-		return err
-	}
 	torch.SetThreads(*threads)
 	if _, err := ts.GradSetEnabled(false); err != nil {
 		return err
 	}
-	m, err := model.Load(*modelDir, dev, dt)
+	m, err := model.Open(*modelDir, *device, *dtype)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	g := &generation.Generator{M: m, MaxNew: *maxNew, Stops: stopTokens(tok, tpl, cfg),
+	g := &generation.Generator{M: m, MaxNew: *maxNew, Stops: stopTokens(tok, tpl, m.Cfg),
 		Sampling: generation.Sampling{Temperature: *temp, TopK: *topK, TopP: *topP, Seed: *seed}}
 
 	o, err := formats.CreateOutput(*out, os.Stdout)

@@ -63,23 +63,11 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	dev, err := torch.ParseDevice(*device)
-	if err != nil {
-		return err
-	}
-	cfg, err := model.LoadConfig(*modelDir)
-	if err != nil {
-		return err
-	}
-	dt, err := torch.ParseDType(*dtype, dev, cfg.DType)
-	if err != nil {
-		return err
-	}
 	torch.SetThreads(*threads)
 	if _, err := ts.GradSetEnabled(false); err != nil {
 		return err
 	}
-	m, err := model.Load(*modelDir, dev, dt)
+	m, err := model.Open(*modelDir, *device, *dtype)
 	if err != nil {
 		return err
 	}
@@ -99,7 +87,7 @@ func run() error {
 	if len(paths) == 0 {
 		paths = []string{"-"}
 	}
-	vocab := int32(cfg.Vocab)
+	vocab := int32(m.Cfg.Vocab)
 	for _, p := range paths {
 		if err := readInput(p, sc, vocab); err != nil {
 			return err
@@ -138,14 +126,14 @@ func readInput(path string, sc *scoring.Scorer, vocab int32) error {
 	}
 	switch kind {
 	case formats.TokenCodec.Kind:
-		return each(br, name, formats.TokenCodec, func(rec *formats.Token) error {
+		return formats.Each(br, name, formats.TokenCodec, func(rec *formats.Token) error {
 			if err := inVocab(rec.InputIDs, vocab); err != nil {
 				return fmt.Errorf("record %q: %w", rec.ID, err)
 			}
 			return sc.AddToken(rec)
 		})
 	case formats.PackedCodec.Kind:
-		return each(br, name, formats.PackedCodec, func(rec *formats.Packed) error {
+		return formats.Each(br, name, formats.PackedCodec, func(rec *formats.Packed) error {
 			if err := inVocab(rec.InputIDs, vocab); err != nil {
 				return err
 			}
@@ -153,26 +141,6 @@ func readInput(path string, sc *scoring.Scorer, vocab int32) error {
 		})
 	}
 	return fmt.Errorf("%s: %s records cannot be scored (want token or packed records)", name, kind)
-}
-
-func each[T any](br *bufio.Reader, name string, c *formats.Codec[T], fn func(*T) error) error {
-	rd, err := formats.NewReader(br, name, c)
-	if err != nil {
-		return err
-	}
-	defer rd.Close()
-	for {
-		rec, err := rd.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if err := fn(rec); err != nil {
-			return fmt.Errorf("%s: %w", rd.Where(), err)
-		}
-	}
 }
 
 // inVocab catches data tokenized for another model before libtorch does.

@@ -1,7 +1,6 @@
 package bpe
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -37,32 +36,8 @@ func loadShared(t testing.TB, name string) *Tokenizer {
 	return tok
 }
 
-// readJSONL decodes one JSON value per line.
-func readJSONL[T any](t testing.TB, path string) []T {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []T
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 64<<20)
-	for sc.Scan() {
-		var v T
-		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
-			t.Fatalf("%s:%d: %v", path, len(out)+1, err)
-		}
-		out = append(out, v)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
 func texts(t testing.TB, corpus string) []string {
-	return readJSONL[string](t, testenv.SharedPath(t, "tokenizers", "golden", corpus+".jsonl"))
+	return testenv.ReadJSONL[string](t, testenv.SharedPath(t, "tokenizers", "golden", corpus+".jsonl"))
 }
 
 // TestGolden requires ids identical to HF tokenizers' on every golden string.
@@ -73,7 +48,7 @@ func TestGolden(t *testing.T) {
 				t.Parallel()
 				tok := loadShared(t, name)
 				in := texts(t, corpus)
-				want := readJSONL[[]int32](t, testenv.SharedPath(t, "tokenizers", "golden", corpus+"."+name+".ids.jsonl"))
+				want := testenv.ReadJSONL[[]int32](t, testenv.SharedPath(t, "tokenizers", "golden", corpus+"."+name+".ids.jsonl"))
 				if len(in) != len(want) {
 					t.Fatalf("%d texts but %d id lines", len(in), len(want))
 				}
@@ -106,8 +81,8 @@ func TestGoldenChat(t *testing.T) {
 	for _, name := range []string{"qwen3", "llama3"} {
 		t.Run(name, func(t *testing.T) {
 			tok := loadShared(t, name)
-			in := readJSONL[chat](t, testenv.SharedPath(t, "tokenizers", "golden", "chat."+name+".jsonl"))
-			want := readJSONL[ids](t, testenv.SharedPath(t, "tokenizers", "golden", "chat."+name+".ids.jsonl"))
+			in := testenv.ReadJSONL[chat](t, testenv.SharedPath(t, "tokenizers", "golden", "chat."+name+".jsonl"))
+			want := testenv.ReadJSONL[ids](t, testenv.SharedPath(t, "tokenizers", "golden", "chat."+name+".ids.jsonl"))
 			for i, c := range in {
 				if got := tok.Encode(c.Full); !slices.Equal(got, want[i].FullIDs) {
 					t.Errorf("conversation %d full:\n got  %s\n want %s", i, tok.show(got), tok.show(want[i].FullIDs))
@@ -172,7 +147,7 @@ func TestEncodeOffsets(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			tok := loadShared(t, name)
-			want := readJSONL[[]int32](t, testenv.SharedPath(t, "tokenizers", "golden", "corpus."+name+".ids.jsonl"))
+			want := testenv.ReadJSONL[[]int32](t, testenv.SharedPath(t, "tokenizers", "golden", "corpus."+name+".ids.jsonl"))
 			for line, s := range texts(t, "corpus") {
 				ids, starts := tok.EncodeOffsets(s)
 				if !slices.Equal(ids, want[line]) || len(starts) != len(ids) {
@@ -358,7 +333,7 @@ func TestConcurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	in := texts(t, "stress")[:4000]
-	want := readJSONL[[]int32](t, testenv.SharedPath(t, "tokenizers", "golden", "stress.gpt2.ids.jsonl"))
+	want := testenv.ReadJSONL[[]int32](t, testenv.SharedPath(t, "tokenizers", "golden", "stress.gpt2.ids.jsonl"))
 	var wg sync.WaitGroup
 	for g := range 4 {
 		wg.Go(func() {

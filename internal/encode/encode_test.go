@@ -1,9 +1,6 @@
 package encode
 
 import (
-	"bufio"
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -30,26 +27,6 @@ type goldenIDs struct {
 	PromptIDs []int32 `json:"prompt_ids"`
 }
 
-func readLines[T any](t *testing.T, path string) []T {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []T
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<24)
-	for sc.Scan() {
-		var v T
-		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, v)
-	}
-	return out
-}
-
 // The SFT path end to end against HF: the ids of a templated conversation
 // equal HF's, and the targets are exactly the answer tokens of every
 // assistant turn through their end-of-turn token.
@@ -67,8 +44,8 @@ func TestGoldenConversations(t *testing.T) {
 			}
 			eot, _ := tok.TokenID(tpl.EndOfTurn())
 			enc := New(tok, tpl, Options{Kind: corpus.SFT})
-			convs := readLines[goldenChat](t, filepath.Join(dir, "golden", "chat."+model+".jsonl"))
-			ids := readLines[goldenIDs](t, filepath.Join(dir, "golden", "chat."+model+".ids.jsonl"))
+			convs := testenv.ReadJSONL[goldenChat](t, filepath.Join(dir, "golden", "chat."+model+".jsonl"))
+			ids := testenv.ReadJSONL[goldenIDs](t, filepath.Join(dir, "golden", "chat."+model+".ids.jsonl"))
 			checked := 0
 			for i, c := range convs {
 				ex := &corpus.Example{ID: c.ID}

@@ -3,7 +3,6 @@ package training
 import (
 	"bufio"
 	"fmt"
-	"io"
 	"math/rand"
 	"os"
 
@@ -50,13 +49,15 @@ func readRows(paths []string, vocab int64) ([]*row, error) {
 		if err == nil {
 			switch kind {
 			case formats.TokenCodec.Kind:
-				err = each(br, p, formats.TokenCodec, func(r *formats.Token) (*row, error) {
-					return newRow(r.ID, r.InputIDs, nil, nil, r.LossMask, vocab)
-				}, &rows)
+				err = formats.Each(br, p, formats.TokenCodec, func(r *formats.Token) error {
+					rw, err := newRow(r.ID, r.InputIDs, nil, nil, r.LossMask, vocab)
+					return keep(&rows, rw, err)
+				})
 			case formats.PackedCodec.Kind:
-				err = each(br, p, formats.PackedCodec, func(r *formats.Packed) (*row, error) {
-					return newRow(fmt.Sprint(r.DocIDs), r.InputIDs, r.PositionIDs, r.SegmentIDs, r.LossMask, vocab)
-				}, &rows)
+				err = formats.Each(br, p, formats.PackedCodec, func(r *formats.Packed) error {
+					rw, err := newRow(fmt.Sprint(r.DocIDs), r.InputIDs, r.PositionIDs, r.SegmentIDs, r.LossMask, vocab)
+					return keep(&rows, rw, err)
+				})
 			default:
 				err = fmt.Errorf("%s records cannot be trained on (want token or packed records)", kind)
 			}
@@ -72,28 +73,12 @@ func readRows(paths []string, vocab int64) ([]*row, error) {
 	return rows, nil
 }
 
-func each[T any](br *bufio.Reader, name string, c *formats.Codec[T], conv func(*T) (*row, error), out *[]*row) error {
-	rd, err := formats.NewReader(br, name, c)
-	if err != nil {
-		return err
+// keep adds a row that has something to train on.
+func keep(rows *[]*row, r *row, err error) error {
+	if err == nil && len(r.targets) > 0 {
+		*rows = append(*rows, r)
 	}
-	defer rd.Close()
-	for {
-		rec, err := rd.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		r, err := conv(rec)
-		if err != nil {
-			return fmt.Errorf("%s: %w", rd.Where(), err)
-		}
-		if len(r.targets) > 0 {
-			*out = append(*out, r)
-		}
-	}
+	return err
 }
 
 func newRow(id string, ids, pos, seg []int32, mask formats.Mask, vocab int64) (*row, error) {
