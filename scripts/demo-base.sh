@@ -12,14 +12,18 @@ log() { printf '\n== %s\n' "$*" >&2; }
 for noise in 0 0.2; do
 	[ -f "$D/data-$noise/domain.train.jsonl" ] || go run ./tools/demodata -o "$D/data-$noise" --seed 1 --noise "$noise"
 done
+# the base model's prior: general prose and the domain's language with
+# another seed's facts (see tools/demodata)
+[ -f "$D/prior/domain.train.txt" ] || go run ./tools/demodata -o "$D/prior" --seed 2 --noise 0
 ln -sfn data-0.2 "$D/data"
 base=$D/base
 if [ ! -f "$base/model.safetensors" ]; then
 	log "bundled data, tokenizer and a tiny Qwen3-shaped base model (cached in $base)"
-	go run ./tools/trainbpe --vocab-size 2048 -o "$D/tokenizer" "$D/data/general.train.txt"
+	cat "$D/data/general.train.txt" "$D/prior/domain.train.txt" > "$D/pretrain.txt"
+	go run ./tools/trainbpe --vocab-size 2048 -o "$D/tokenizer" "$D/pretrain.txt"
 	go run ./tools/tinymodel --arch Qwen3ForCausalLM --tokenizer "$D/tokenizer" --hidden 192 --layers 4 --heads 6 \
 		--kv-heads 2 --intermediate 512 --tied --seed 1 -o "$D/init"
-	"$bin/tokenize" --tokenizer "$D/tokenizer" --kind cpt -o "$D/general.tokens.arrow" "$D/data/general.train.txt"
+	"$bin/tokenize" --tokenizer "$D/tokenizer" --kind cpt -o "$D/general.tokens.arrow" "$D/pretrain.txt"
 	"$bin/pack" --pack-length 256 -o "$D/general.packed.arrow" "$D/general.tokens.arrow"
 	rm -rf "$D/pretrain"
 	"$bin/train" --model "$D/init" --output "$D/pretrain" --kind cpt --full --weighting none \

@@ -42,7 +42,7 @@ done
 
 table() { # the few numbers the demo is about, from the two summaries
 	for f in base run; do
-		sed -e 's/[{}"]//g' -e 's/,/\n/g' "$D/$f.json" | awk -F: -v n="$f" '
+		tr -d ' {}"' < "$D/$f.json" | tr ',' '\n' | awk -F: -v n="$f" '
 			$1 == "accuracy" { a = $2 } $1 == "score_mean_loss" { l = $2 } $1 == "seq_rep_4" { r = $2 } $1 == "distinct_2" { d = $2 }
 			END { printf "| %-10s | %8.3f | %14.3f | %9.3f | %10.3f |\n", n == "run" ? "fine-tuned" : n, a, l, r, d }'
 	done

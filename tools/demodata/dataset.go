@@ -49,6 +49,7 @@ func build(o options) ([]file, string, error) {
 		{"general.train.txt", lines(gTrain)},
 		{"general.heldout.txt", lines(gHeld)},
 		{"domain.train.jsonl", jsonl(train)},
+		{"domain.train.txt", lines(domainText(train))},
 		{"domain.test.jsonl", jsonl(test)},
 	}
 	var sizes []string
@@ -59,6 +60,18 @@ func build(o options) ([]file, string, error) {
 	summary := fmt.Sprintf("general %d train + %d held-out paragraphs; domain %d facts in %d laws, %d train records (%d noisy, %.1f%%), %d test questions; %s",
 		len(gTrain), len(gHeld), len(facts), len(laws), len(train), k, 100*float64(k)/float64(len(train)), len(test), strings.Join(sizes, ", "))
 	return files, summary, nil
+}
+
+// domainText is the training set as prose, question and answer on a line:
+// pre-training a base model on another seed's (whose facts differ) gives it
+// the domain's language without this seed's facts, as a real base model
+// knows legal language but not one jurisdiction's articles.
+func domainText(recs []sftRecord) []string {
+	out := make([]string, len(recs))
+	for i, r := range recs {
+		out[i] = r.Instruction + " " + r.Output
+	}
+	return out
 }
 
 func lines(ls []string) []byte {

@@ -9,6 +9,8 @@
 //     forgetting
 //   - domain.train.jsonl: alpaca SFT records about fictional laws, answers in
 //     heavy templates, a --noise share mislabelled (meta.noisy)
+//   - domain.train.txt: the same records as prose lines, for pre-training a
+//     base model on another seed's facts
 //   - domain.test.jsonl: {id, prompt, reference, meta.fact}, questions about
 //     the same facts in paraphrases training never uses (evaluate --match
 //     contains --normalize)
