@@ -217,7 +217,7 @@ func dirs(path string) ([]string, error) {
 
 // order lists arms in the harness's order, unknown ones after.
 func order(arms []string) []string {
-	known := []string{"sft", "nlirg-windowed", "nlirg-fused", "dft", "eaft", "sft-mix"}
+	known := []string{"sft", "nlirg-windowed", "nlirg-windowed-samelr", "nlirg-fused", "dft", "eaft", "sft-mix"}
 	var out []string
 	for _, k := range known {
 		if contains(arms, k) {
@@ -265,7 +265,7 @@ func meanSD(format string, v []float64) string {
 	if len(v) == 0 {
 		return "—"
 	}
-	return fmt.Sprintf(format+" ± "+strings.TrimPrefix(format, "%+"), mean(v), sd(v))
+	return fmt.Sprintf(format+" ± "+strings.Replace(format, "%+", "%", 1), mean(v), sd(v))
 }
 
 func num(format string, v float64) string { return fmt.Sprintf(format, v) }
