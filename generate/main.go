@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
-	"github.com/sugarme/gotch/ts"
 
 	"github.com/ytrain/ytrain/formats"
 	"github.com/ytrain/ytrain/internal/bpe"
@@ -23,7 +22,6 @@ import (
 	"github.com/ytrain/ytrain/internal/corpus"
 	"github.com/ytrain/ytrain/internal/generation"
 	"github.com/ytrain/ytrain/internal/model"
-	"github.com/ytrain/ytrain/internal/torch"
 )
 
 func main() {
@@ -94,11 +92,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	torch.SetThreads(*threads)
-	if _, err := ts.GradSetEnabled(false); err != nil {
-		return err
-	}
-	m, err := model.Open(*modelDir, *device, *dtype)
+	m, err := model.OpenInference(*modelDir, *device, *dtype, *threads)
 	if err != nil {
 		return err
 	}
