@@ -27,7 +27,7 @@ log "score the domain set with the base model and rank it (worst first in the re
 log "fine-tune with NLIRG (LoRA, fused steps)"
 rm -rf "$D/run"
 "$bin/train" --model "$base" --output "$D/run" --token-batch 0 --batch-size 8 --epochs "${EPOCHS:-3}" \
-	--lr 1e-2 --lora-rank 16 --lora-dropout 0.05 --merge --eval-data "$D/heldout.arrow" --eval-every 20 \
+	--lr 2e-3 --lora-rank 16 --lora-dropout 0.05 --merge --eval-data "$D/heldout.arrow" --eval-every 20 \
 	--tensorboard "$D/run/tb" --log-every 10 "$D/domain.ranked.arrow"
 
 log "answer the held-out domain questions and measure, base vs fine-tuned"
