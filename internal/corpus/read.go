@@ -42,7 +42,7 @@ func Open(path, format string, stdin io.Reader, kind Kind) (*Reader, error) {
 	}
 	br := bufio.NewReaderSize(in, 1<<16)
 	if format == "auto" || format == "" {
-		format = sniff(path, br)
+		format = Sniff(path, br)
 	}
 	switch format {
 	case "json":
@@ -64,7 +64,9 @@ func Open(path, format string, stdin io.Reader, kind Kind) (*Reader, error) {
 	return r, nil
 }
 
-func sniff(path string, br *bufio.Reader) string {
+// Sniff tells a data file's form ("json", "jsonl", "csv" or "txt") from its
+// extension, else from the first non-blank byte, without consuming input.
+func Sniff(path string, br *bufio.Reader) string {
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".jsonl", ".ndjson":
 		return "jsonl"

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ytrain/ytrain/formats"
+	"github.com/ytrain/ytrain/internal/corpus"
 )
 
 // Record is one record to reorder: a user's data record with every field in
@@ -80,7 +81,7 @@ func readFile(path string, stdin io.Reader, add func(Record)) (token bool, form 
 	if enc == formats.Arrow {
 		return true, "arrow", readTokens(br, name, add)
 	}
-	form = sniff(path, br)
+	form = corpus.Sniff(path, br)
 	var next func() ([]field, []byte, string, error)
 	switch form {
 	case "json":
@@ -142,34 +143,6 @@ func readTokens(br *bufio.Reader, name string, add func(Record)) error {
 			return err
 		}
 		add(Record{ID: t.ID, Where: rd.Where(), token: t})
-	}
-}
-
-// sniff picks a data file's form as tokenize does: by extension, else by the
-// first non-blank byte.
-func sniff(path string, br *bufio.Reader) string {
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".jsonl", ".ndjson":
-		return "jsonl"
-	case ".csv":
-		return "csv"
-	case ".txt", ".text", ".md":
-		return "txt"
-	}
-	for i := 1; ; i++ {
-		b, err := br.Peek(i)
-		if err != nil || len(b) < i {
-			return "jsonl"
-		}
-		switch b[i-1] {
-		case ' ', '\t', '\r', '\n':
-			continue
-		case '[':
-			return "json"
-		case '{':
-			return "jsonl"
-		}
-		return "txt"
 	}
 }
 
