@@ -63,7 +63,7 @@ func run() error {
 	if *tokPath == "" {
 		return errors.New("--tokenizer is required")
 	}
-	kinds := map[string]corpus.Kind{"sft": corpus.SFT, "cpt": corpus.CPT, "text": corpus.Text}
+	kinds := map[string]corpus.Task{"sft": corpus.SFT, "cpt": corpus.CPT, "text": corpus.Text}
 	kind, ok := kinds[*kindFlag]
 	if !ok {
 		return fmt.Errorf("--kind %q: want sft, cpt or text", *kindFlag)
@@ -87,7 +87,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	opt := encode.Options{Kind: kind, LastOnly: *trainOn == "last", System: *system, Thinking: *thinking,
+	opt := encode.Options{Task: kind, LastOnly: *trainOn == "last", System: *system, Thinking: *thinking,
 		MaxLen: *maxLen, Truncate: *truncate}
 	if kind == corpus.CPT {
 		if opt.EOS, err = eosID(tok, tpl, *eos); err != nil {

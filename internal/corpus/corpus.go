@@ -24,11 +24,11 @@ import (
 	"github.com/ytrain/ytrain/internal/chat"
 )
 
-// Kind is what the records are read for.
-type Kind int
+// Task is what the records are read for.
+type Task int
 
 const (
-	SFT    Kind = iota + 1 // conversations with assistant turns to train on
+	SFT    Task = iota + 1 // conversations with assistant turns to train on
 	CPT                    // documents for continued pre-training
 	Text                   // plain text to encode as is
 	Prompt                 // conversations to answer; a final assistant turn is the reference

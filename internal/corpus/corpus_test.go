@@ -12,13 +12,13 @@ import (
 	"github.com/ytrain/ytrain/internal/chat"
 )
 
-func readFile(t *testing.T, name, content string, kind Kind) ([]*Example, error) {
+func readFile(t *testing.T, name, content string, task Task) ([]*Example, error) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r, err := Open(path, "auto", nil, kind)
+	r, err := Open(path, "auto", nil, task)
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +88,7 @@ func TestText(t *testing.T) {
 func TestErrorsNameFileAndLine(t *testing.T) {
 	cases := []struct {
 		name, file, content, want string
-		kind                      Kind
+		task                      Task
 	}{
 		{"malformed json line", "x.jsonl", `{"prompt":"p","response":"r"}` + "\n" + `{"prompt":`, "x.jsonl:2: unexpected end of JSON input", SFT},
 		{"wrong type", "x.jsonl", `{"instruction":["a"],"output":"b"}`, `x.jsonl:1: field "instruction": want a string`, SFT},
@@ -104,7 +104,7 @@ func TestErrorsNameFileAndLine(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := readFile(t, tc.file, tc.content, tc.kind)
+			_, err := readFile(t, tc.file, tc.content, tc.task)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v, want %q", err, tc.want)
 			}

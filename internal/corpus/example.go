@@ -1,29 +1,62 @@
 package corpus
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 
 	"github.com/ytrain/ytrain/internal/chat"
 )
 
-func (r *Reader) example(f fields) (*Example, error) {
-	ex := &Example{}
-	var err error
-	if ex.ID, err = f.id(); err != nil {
+// Reader yields the Examples of one input file (or stdin) in order.
+type Reader struct {
+	rs   *Records
+	task Task
+}
+
+// Open reads path ("-" for stdin) for task; form as for OpenRecords.
+func Open(path, form string, stdin io.Reader, task Task) (*Reader, error) {
+	rs, err := OpenRecords(path, form, stdin)
+	if err != nil {
 		return nil, err
 	}
-	if m, ok := f["meta"]; ok && string(m) != "null" {
-		var buf bytes.Buffer
-		if err := json.Compact(&buf, m); err != nil {
-			return nil, fmt.Errorf("field \"meta\": %w", err)
-		}
-		ex.Meta = buf.Bytes()
+	if rs.Form() == "txt" && (task == SFT || task == Prompt) {
+		rs.Close()
+		return nil, fmt.Errorf("%s: %w", rs.Name(), errNoText)
 	}
-	switch r.kind {
+	return &Reader{rs: rs, task: task}, nil
+}
+
+// Close closes the underlying file.
+func (r *Reader) Close() error { return r.rs.Close() }
+
+// Next returns the next Example, io.EOF at the end. Errors name FILE:LINE;
+// errors.Is(err, ErrEmptyAnswer) marks a record to report and skip.
+func (r *Reader) Next() (*Example, error) {
+	rec, err := r.rs.Next()
+	if err != nil {
+		return nil, err
+	}
+	ex, err := r.task.example(rec.Fields)
+	if err == nil {
+		ex.ID, err = rec.ID()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", rec.Where, err)
+	}
+	ex.Where = rec.Where
+	return ex, nil
+}
+
+func (task Task) example(f Fields) (*Example, error) {
+	ex := &Example{}
+	var err error
+	if m, ok := f.Get("meta"); ok && string(m) != "null" {
+		ex.Meta = m // compact already
+	}
+	switch task {
 	case SFT:
 		ex.Messages, err = f.conversation(true)
 		return ex, err
@@ -36,18 +69,18 @@ func (r *Reader) example(f fields) (*Example, error) {
 			err = errors.New("no user turn to answer")
 		}
 		if err == nil && ex.Reference == "" { // evaluation sets carry the expected answer in a field
-			ex.Reference, err = f.str("reference")
+			ex.Reference, err = f.String("reference")
 		}
 		return ex, err
 	}
 	key := "text"
-	if _, ok := f[key]; !ok && r.kind == CPT {
+	if !f.Has(key) && task == CPT {
 		key = "output"
 	}
-	if _, ok := f[key]; !ok {
-		return nil, errors.New(`no "text" field` + map[bool]string{true: ` (or "output")`}[r.kind == CPT])
+	if !f.Has(key) {
+		return nil, errors.New(`no "text" field` + map[bool]string{true: ` (or "output")`}[task == CPT])
 	}
-	if ex.Text, err = f.str(key); err != nil {
+	if ex.Text, err = f.String(key); err != nil {
 		return nil, err
 	}
 	if ex.Text == "" {
@@ -56,63 +89,18 @@ func (r *Reader) example(f fields) (*Example, error) {
 	return ex, nil
 }
 
-func (f fields) id() (string, error) {
-	raw, ok := f["id"]
-	if !ok || string(raw) == "null" {
-		return "", nil
-	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s, nil
-	}
-	var n json.Number
-	if err := json.Unmarshal(raw, &n); err == nil {
-		return n.String(), nil
-	}
-	return "", fmt.Errorf(`field "id": want a string or number, got %s`, raw)
-}
-
-// str returns a string field; an absent field is "".
-func (f fields) str(key string) (string, error) {
-	raw, ok := f[key]
-	if !ok || string(raw) == "null" {
-		return "", nil
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", fmt.Errorf("field %q: want a string, got %s", key, clip(raw))
-	}
-	return s, nil
-}
-
-func clip(raw []byte) string {
-	if len(raw) > 40 {
-		return string(raw[:40]) + "…"
-	}
-	return string(raw)
-}
-
-func (f fields) has(keys ...string) bool {
-	for _, k := range keys {
-		if _, ok := f[k]; ok {
-			return true
-		}
-	}
-	return false
-}
-
 // conversation reads the record's turns; with needAnswer, a record without
 // an assistant turn (or with an empty one) is rejected.
-func (f fields) conversation(needAnswer bool) ([]chat.Message, error) {
+func (f Fields) conversation(needAnswer bool) ([]chat.Message, error) {
 	var msgs []chat.Message
 	var field string
 	var err error
 	switch {
-	case f.has("conversations", "messages"):
+	case f.Has("conversations", "messages"):
 		msgs, field, err = f.turns()
-	case f.has("instruction"):
+	case f.Has("instruction"):
 		msgs, field, err = f.alpaca(needAnswer)
-	case f.has("prompt"):
+	case f.Has("prompt"):
 		msgs, field, err = f.promptResponse(needAnswer)
 	default:
 		return nil, errors.New(`no conversation: want "messages"/"conversations", "instruction"/"output" (alpaca) or "prompt"/"response"`)
@@ -129,20 +117,25 @@ var roles = map[string]string{
 	"assistant": "assistant", "gpt": "assistant", "bot": "assistant",
 }
 
-func (f fields) turns() ([]chat.Message, string, error) {
+func (f Fields) turns() ([]chat.Message, string, error) {
 	key := "messages"
-	if _, ok := f[key]; !ok {
+	if !f.Has(key) {
 		key = "conversations"
 	}
-	var turns []fields
-	if err := json.Unmarshal(f[key], &turns); err != nil {
+	var raw []json.RawMessage
+	list, _ := f.Get(key)
+	if err := json.Unmarshal(list, &raw); err != nil {
 		return nil, key, fmt.Errorf("field %q: want a list of {role, content} objects", key)
 	}
-	msgs := make([]chat.Message, 0, len(turns))
-	for i, t := range turns {
-		role, err := t.str("role")
+	msgs := make([]chat.Message, 0, len(raw))
+	for i, r := range raw {
+		t, err := ParseObject(r)
+		if err != nil {
+			return nil, key, fmt.Errorf("field %q: want a list of {role, content} objects", key)
+		}
+		role, err := t.String("role")
 		if err == nil && role == "" {
-			role, err = t.str("from")
+			role, err = t.String("from")
 		}
 		if err != nil {
 			return nil, key, fmt.Errorf("%s[%d]: %w", key, i, err)
@@ -151,9 +144,9 @@ func (f fields) turns() ([]chat.Message, string, error) {
 		if !ok {
 			return nil, key, fmt.Errorf("%s[%d]: unknown role %q (want system, user/human or assistant/gpt)", key, i, role)
 		}
-		content, err := t.str("content")
-		if err == nil && !t.has("content") {
-			content, err = t.str("value")
+		content, err := t.String("content")
+		if err == nil && !t.Has("content") {
+			content, err = t.String("value")
 		}
 		if err != nil {
 			return nil, key, fmt.Errorf("%s[%d]: %w", key, i, err)
@@ -163,14 +156,14 @@ func (f fields) turns() ([]chat.Message, string, error) {
 	return msgs, key, nil
 }
 
-func (f fields) alpaca(needAnswer bool) ([]chat.Message, string, error) {
-	if needAnswer && !f.has("output") {
+func (f Fields) alpaca(needAnswer bool) ([]chat.Message, string, error) {
+	if needAnswer && !f.Has("output") {
 		return nil, "", errors.New(`missing answer: alpaca record without "output"`)
 	}
 	var s [4]string
 	for i, k := range []string{"system", "instruction", "input", "output"} {
 		var err error
-		if s[i], err = f.str(k); err != nil {
+		if s[i], err = f.String(k); err != nil {
 			return nil, "", err
 		}
 	}
@@ -179,7 +172,7 @@ func (f fields) alpaca(needAnswer bool) ([]chat.Message, string, error) {
 	if system != "" {
 		msgs = append(msgs, chat.Message{Role: "system", Content: system})
 	}
-	if raw, ok := f["history"]; ok && string(raw) != "null" {
+	if raw, ok := f.Get("history"); ok && string(raw) != "null" {
 		var hist [][2]string
 		if err := json.Unmarshal(raw, &hist); err != nil {
 			return nil, "", errors.New(`field "history": want [[question, answer], ...]`)
@@ -192,36 +185,36 @@ func (f fields) alpaca(needAnswer bool) ([]chat.Message, string, error) {
 		instruction += "\n" + input
 	}
 	msgs = append(msgs, chat.Message{Role: "user", Content: instruction})
-	if f.has("output") {
+	if f.Has("output") {
 		msgs = append(msgs, chat.Message{Role: "assistant", Content: output})
 	}
 	return msgs, "output", nil
 }
 
-func (f fields) promptResponse(needAnswer bool) ([]chat.Message, string, error) {
+func (f Fields) promptResponse(needAnswer bool) ([]chat.Message, string, error) {
 	key := "response"
-	if !f.has(key) {
+	if !f.Has(key) {
 		key = "completion"
 	}
-	if needAnswer && !f.has(key) {
+	if needAnswer && !f.Has(key) {
 		return nil, "", errors.New(`missing answer: prompt record without "response" or "completion"`)
 	}
-	prompt, err := f.str("prompt")
+	prompt, err := f.String("prompt")
 	if err != nil {
 		return nil, "", err
 	}
-	answer, err := f.str(key)
+	answer, err := f.String(key)
 	if err != nil {
 		return nil, "", err
 	}
 	var msgs []chat.Message
-	if sys, err := f.str("system"); err != nil {
+	if sys, err := f.String("system"); err != nil {
 		return nil, "", err
 	} else if sys != "" {
 		msgs = append(msgs, chat.Message{Role: "system", Content: sys})
 	}
 	msgs = append(msgs, chat.Message{Role: "user", Content: prompt})
-	if f.has(key) {
+	if f.Has(key) {
 		msgs = append(msgs, chat.Message{Role: "assistant", Content: answer})
 	}
 	return msgs, key, nil

@@ -14,54 +14,93 @@ import (
 	"unicode/utf8"
 )
 
-// Reader yields the Examples of one input file (or stdin) in order.
-type Reader struct {
+// Records reads the raw records of one data file (or stdin) in order: the
+// one reader of the files people bring, for tokenize, generate, rank and
+// evaluate alike.
+type Records struct {
 	name, base string
-	kind       Kind
-	next       func() (fields, int, error) // a raw record and its line, io.EOF at the end
+	form       string
+	next       func() (*Record, error) // io.EOF at the end
 	n          int
 	closer     io.Closer
 }
 
-// fields is one raw record: JSON values by key. CSV cells become JSON strings.
-type fields map[string]json.RawMessage
-
-// Open reads path ("-" for stdin). format is "auto" (by extension, else by
-// the first non-blank byte), "json", "jsonl", "csv" or "txt".
-func Open(path, format string, stdin io.Reader, kind Kind) (*Reader, error) {
-	r := &Reader{name: path, base: filepath.Base(path), kind: kind}
+// OpenRecords reads path ("-" for stdin). form is "auto" (by extension, else
+// by the first non-blank byte), "json", "jsonl", "csv" or "txt".
+func OpenRecords(path, form string, stdin io.Reader) (*Records, error) {
 	var in io.Reader = stdin
-	if path == "-" {
-		r.name, r.base = "stdin", "stdin"
-	} else {
+	var closer io.Closer
+	if path != "-" {
 		f, err := os.Open(path)
 		if err != nil {
 			return nil, err
 		}
-		in, r.closer = f, f
+		in, closer = f, f
 	}
-	br := bufio.NewReaderSize(in, 1<<16)
-	if format == "auto" || format == "" {
-		format = Sniff(path, br)
-	}
-	switch format {
-	case "json":
-		r.next = r.jsonArray(br)
-	case "jsonl":
-		r.next = r.jsonLines(br)
-	case "csv":
-		r.next = r.csvRows(br)
-	case "txt":
-		if kind == SFT || kind == Prompt {
-			r.Close()
-			return nil, fmt.Errorf("%s: plain text has no answers to train on; use --kind cpt or a JSON/CSV file", r.name)
+	rs, err := NewRecords(bufio.NewReaderSize(in, 1<<16), path, form)
+	if err != nil {
+		if closer != nil {
+			closer.Close()
 		}
-		r.next = r.textLines(br)
-	default:
-		r.Close()
-		return nil, fmt.Errorf("--input-format %q: want auto, json, jsonl, csv or txt", format)
+		return nil, err
 	}
+	rs.closer = closer
+	return rs, nil
+}
+
+// NewRecords reads records from br, which holds path's contents ("-":
+// stdin); see OpenRecords for form.
+func NewRecords(br *bufio.Reader, path, form string) (*Records, error) {
+	rs := &Records{name: path, base: filepath.Base(path)}
+	if path == "-" {
+		rs.name, rs.base = "stdin", "stdin"
+	}
+	if form == "auto" || form == "" {
+		form = Sniff(path, br)
+	}
+	switch form {
+	case "json":
+		rs.next = rs.jsonArray(br)
+	case "jsonl":
+		rs.next = rs.jsonLines(br)
+	case "csv":
+		rs.next = rs.csvRows(br)
+	case "txt":
+		rs.next = rs.textLines(br)
+	default:
+		return nil, fmt.Errorf("--input-format %q: want auto, json, jsonl, csv or txt", form)
+	}
+	rs.form = form
+	return rs, nil
+}
+
+// Form is the file's form: "json" (an array), "jsonl", "csv" or "txt".
+func (rs *Records) Form() string { return rs.form }
+
+// Name is the file's name in messages ("stdin" for "-").
+func (rs *Records) Name() string { return rs.name }
+
+// Next returns the next record, io.EOF after the last. A file without any
+// record is an error.
+func (rs *Records) Next() (*Record, error) {
+	r, err := rs.next()
+	if err == io.EOF && rs.n == 0 {
+		return nil, fmt.Errorf("%s: empty input (no records)", rs.name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	rs.n++
+	r.N, r.base = rs.n, rs.base
 	return r, nil
+}
+
+// Close closes the underlying file.
+func (rs *Records) Close() error {
+	if rs.closer != nil {
+		return rs.closer.Close()
+	}
+	return nil
 }
 
 // Sniff tells a data file's form ("json", "jsonl", "csv" or "txt") from its
@@ -92,168 +131,130 @@ func Sniff(path string, br *bufio.Reader) string {
 	}
 }
 
-// Close closes the underlying file.
-func (r *Reader) Close() error {
-	if r.closer != nil {
-		return r.closer.Close()
-	}
-	return nil
-}
+func (rs *Records) where(line int) string { return fmt.Sprintf("%s:%d", rs.name, line) }
 
-// Next returns the next Example, io.EOF at the end. Errors name FILE:LINE;
-// errors.Is(err, ErrEmptyAnswer) marks a record to report and skip.
-func (r *Reader) Next() (*Example, error) {
-	f, line, err := r.next()
-	if err == io.EOF && r.n == 0 {
-		return nil, fmt.Errorf("%s: empty input (no records)", r.name)
-	}
-	if err != nil {
-		return nil, err
-	}
-	r.n++
-	where := fmt.Sprintf("%s:%d", r.name, line)
-	ex, err := r.example(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", where, err)
-	}
-	ex.Where = where
-	if ex.ID == "" {
-		ex.ID = fmt.Sprintf("%s:%d", r.base, r.n)
-	}
-	return ex, nil
-}
-
-func (r *Reader) jsonLines(br *bufio.Reader) func() (fields, int, error) {
+// lines returns the non-blank lines of br, each with its 1-based number.
+func (rs *Records) lines(br *bufio.Reader) func() ([]byte, int, error) {
 	line := 0
-	return func() (fields, int, error) {
+	return func() ([]byte, int, error) {
 		for {
 			b, err := br.ReadBytes('\n')
 			if len(b) == 0 && err != nil {
 				if err == io.EOF {
 					return nil, 0, io.EOF
 				}
-				return nil, 0, fmt.Errorf("%s: %w", r.name, err)
+				return nil, 0, fmt.Errorf("%s: %w", rs.name, err)
 			}
 			line++
-			b = bytes.TrimSpace(b)
-			if len(b) == 0 {
-				continue
+			if len(bytes.TrimSpace(b)) > 0 {
+				return b, line, nil
 			}
-			f, err := parseObject(b)
-			if err != nil {
-				return nil, 0, fmt.Errorf("%s:%d: %w", r.name, line, err)
-			}
-			return f, line, nil
 		}
 	}
 }
 
-// jsonArray streams the elements of a top-level array, keeping line numbers
-// for messages.
-func (r *Reader) jsonArray(br *bufio.Reader) func() (fields, int, error) {
+func (rs *Records) jsonLines(br *bufio.Reader) func() (*Record, error) {
+	next := rs.lines(br)
+	return func() (*Record, error) {
+		b, line, err := next()
+		if err != nil {
+			return nil, err
+		}
+		b = bytes.TrimSpace(b)
+		r := &Record{Where: rs.where(line), Raw: b}
+		if utf8.Valid(b) && b[0] != '{' {
+			return nil, fmt.Errorf("%s: want one JSON object per line (JSON Lines)", r.Where)
+		}
+		if r.Fields, err = ParseObject(b); err != nil {
+			return nil, fmt.Errorf("%s: %w", r.Where, err)
+		}
+		return r, nil
+	}
+}
+
+// jsonArray streams the elements of a top-level array; each is named by the
+// line it starts on.
+func (rs *Records) jsonArray(br *bufio.Reader) func() (*Record, error) {
 	lc := &lineCounter{r: br}
 	dec := json.NewDecoder(lc)
 	started := false
-	return func() (fields, int, error) {
+	return func() (*Record, error) {
 		if !started {
 			started = true
 			if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
-				return nil, 0, fmt.Errorf("%s:%d: want a JSON array of records", r.name, lc.lineAt(dec.InputOffset()))
+				return nil, fmt.Errorf("%s: want a JSON array of records", rs.where(lc.lineAt(dec.InputOffset())))
 			}
 		}
 		if !dec.More() {
 			if _, err := dec.Token(); err != nil {
-				return nil, 0, fmt.Errorf("%s:%d: %v", r.name, lc.lineAt(dec.InputOffset()), err)
+				return nil, fmt.Errorf("%s: %v", rs.where(lc.lineAt(dec.InputOffset())), unexpectedEnd(err))
 			}
-			return nil, 0, io.EOF
+			return nil, io.EOF
 		}
 		var raw json.RawMessage
 		err := dec.Decode(&raw)
 		line := lc.lineAt(dec.InputOffset())
 		if err != nil {
-			return nil, 0, fmt.Errorf("%s:%d: %v", r.name, line, err)
+			return nil, fmt.Errorf("%s: %v", rs.where(line), unexpectedEnd(err))
 		}
-		// report the line where the record starts, not where it ends
+		// name the line where the record starts, not where it ends
 		line -= bytes.Count(raw, []byte{'\n'})
-		f, err := parseObject(raw)
-		if err != nil {
-			return nil, 0, fmt.Errorf("%s:%d: %w", r.name, line, err)
+		r := &Record{Where: rs.where(line), Raw: raw}
+		if r.Fields, err = ParseObject(raw); err != nil {
+			return nil, fmt.Errorf("%s: %w", r.Where, err)
 		}
-		return f, line, nil
+		return r, nil
 	}
 }
 
-func (r *Reader) csvRows(br *bufio.Reader) func() (fields, int, error) {
+// csvRows reads rows under a header; every cell becomes a JSON string.
+func (rs *Records) csvRows(br *bufio.Reader) func() (*Record, error) {
 	cr := csv.NewReader(br)
-	cr.FieldsPerRecord = 0
 	var header []string
-	return func() (fields, int, error) {
+	return func() (*Record, error) {
 		if header == nil {
 			h, err := cr.Read()
 			if err == io.EOF {
-				return nil, 0, io.EOF
+				return nil, io.EOF
 			}
 			if err != nil {
-				return nil, 0, fmt.Errorf("%s: %w", r.name, err)
+				return nil, fmt.Errorf("%s: %w", rs.name, err)
 			}
 			header = h
 		}
 		row, err := cr.Read()
 		if err == io.EOF {
-			return nil, 0, io.EOF
+			return nil, io.EOF
 		}
 		if err != nil {
-			return nil, 0, fmt.Errorf("%s: %w", r.name, err)
+			return nil, fmt.Errorf("%s: %w", rs.name, err)
 		}
 		line, _ := cr.FieldPos(0)
-		f := make(fields, len(row))
+		r := &Record{Where: rs.where(line), Fields: make(Fields, len(row))}
 		for i, cell := range row {
 			if !utf8.ValidString(cell) {
-				return nil, 0, fmt.Errorf("%s:%d: column %q: invalid UTF-8", r.name, line, header[i])
+				return nil, fmt.Errorf("%s: column %q: invalid UTF-8", r.Where, header[i])
 			}
-			f[strings.TrimSpace(header[i])], _ = json.Marshal(cell)
+			r.Fields[i] = Field{Key: strings.TrimSpace(header[i]), Value: Quote(cell)}
 		}
-		return f, line, nil
+		return r, nil
 	}
 }
 
-func (r *Reader) textLines(br *bufio.Reader) func() (fields, int, error) {
-	line := 0
-	return func() (fields, int, error) {
-		for {
-			b, err := br.ReadBytes('\n')
-			if len(b) == 0 && err != nil {
-				if err == io.EOF {
-					return nil, 0, io.EOF
-				}
-				return nil, 0, fmt.Errorf("%s: %w", r.name, err)
-			}
-			line++
-			s := strings.TrimRight(string(b), "\r\n")
-			if strings.TrimSpace(s) == "" {
-				continue
-			}
-			if !utf8.ValidString(s) {
-				return nil, 0, fmt.Errorf("%s:%d: invalid UTF-8", r.name, line)
-			}
-			v, _ := json.Marshal(s)
-			return fields{"text": v}, line, nil
+// textLines reads one {"text": line} record per non-blank line.
+func (rs *Records) textLines(br *bufio.Reader) func() (*Record, error) {
+	next := rs.lines(br)
+	return func() (*Record, error) {
+		b, line, err := next()
+		if err != nil {
+			return nil, err
 		}
+		s := strings.TrimRight(string(b), "\r\n")
+		if !utf8.ValidString(s) {
+			return nil, fmt.Errorf("%s: invalid UTF-8", rs.where(line))
+		}
+		return &Record{Where: rs.where(line), Fields: Fields{{Key: "text", Value: Quote(s)}}}, nil
 	}
-}
-
-func parseObject(b []byte) (fields, error) {
-	if !utf8.Valid(b) {
-		return nil, errors.New("invalid UTF-8")
-	}
-	if len(b) == 0 || b[0] != '{' {
-		return nil, errors.New("want a JSON object")
-	}
-	var f fields
-	if err := json.Unmarshal(b, &f); err != nil {
-		return nil, err
-	}
-	return f, nil
 }
 
 // lineCounter remembers where the newlines were in what it has read, so a
@@ -287,3 +288,5 @@ func (c *lineCounter) lineAt(off int64) int {
 	}
 	return lo + 1
 }
+
+var errNoText = errors.New("plain text has no answers to train on; use --task cpt or a JSON/CSV file")

@@ -15,7 +15,7 @@ import (
 
 // Options are the tokenize switches that shape a record.
 type Options struct {
-	Kind     corpus.Kind
+	Task     corpus.Task
 	LastOnly bool   // SFT: train only the last assistant turn
 	System   string // SFT: system prompt for records without their own
 	Thinking bool   // SFT: enable_thinking for the template
@@ -43,7 +43,7 @@ func New(tok *bpe.Tokenizer, tpl *chat.Template, opt Options) *Encoder {
 func (e *Encoder) Encode(ex *corpus.Example) (*formats.Token, error) {
 	var rec *formats.Token
 	var err error
-	switch e.opt.Kind {
+	switch e.opt.Task {
 	case corpus.SFT:
 		rec, err = e.conversation(ex)
 	case corpus.CPT:

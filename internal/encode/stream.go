@@ -60,7 +60,7 @@ func (e *Encoder) Run(s Stream, w *formats.Writer[formats.Token]) (Stats, error)
 				if len(paths) == 0 {
 					return job{}, false, nil
 				}
-				r, err := corpus.Open(paths[0], s.InputFormat, s.Stdin, e.opt.Kind)
+				r, err := corpus.Open(paths[0], s.InputFormat, s.Stdin, e.opt.Task)
 				if err != nil {
 					return job{}, false, err
 				}

@@ -1,8 +1,6 @@
 package evalmetrics
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +9,8 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+
+	"github.com/ytrain/ytrain/internal/corpus"
 )
 
 // Run is one evaluate summary, named after its file.
@@ -155,36 +155,30 @@ type Curve struct {
 
 // ReadCurve reads a metrics.jsonl training log.
 func ReadCurve(path string) (Curve, error) {
-	f, err := os.Open(path)
+	rs, err := corpus.OpenRecords(path, "jsonl", nil)
 	if err != nil {
 		return Curve{}, err
 	}
-	defer f.Close()
+	defer rs.Close()
 	c := Curve{Name: runName(path), Series: map[string][][2]float64{}}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<24)
-	for line, n := 1, 0; sc.Scan(); line++ {
-		b := bytes.TrimSpace(sc.Bytes())
-		if len(b) == 0 {
-			continue
+	for {
+		rec, err := rs.Next()
+		if err == io.EOF {
+			break
 		}
-		n++
-		var rec map[string]any
-		if err := json.Unmarshal(b, &rec); err != nil {
-			return Curve{}, fmt.Errorf("%s:%d: want one JSON object per line", path, line)
+		if err != nil {
+			return Curve{}, err
 		}
-		x, ok := rec["step"].(float64)
-		if !ok {
-			x = float64(n)
+		x := float64(rec.N)
+		if raw, ok := rec.Fields.Get("step"); ok {
+			json.Unmarshal(raw, &x) // not a number: the line's position
 		}
-		for k, v := range rec {
-			if y, ok := v.(float64); ok && k != "step" {
-				c.Series[k] = append(c.Series[k], [2]float64{x, y})
+		for _, f := range rec.Fields {
+			var y float64
+			if f.Key != "step" && json.Unmarshal(f.Value, &y) == nil {
+				c.Series[f.Key] = append(c.Series[f.Key], [2]float64{x, y})
 			}
 		}
-	}
-	if err := sc.Err(); err != nil {
-		return Curve{}, fmt.Errorf("%s: %w", path, err)
 	}
 	if len(c.Series) == 0 {
 		return Curve{}, fmt.Errorf("%s: no numeric fields to plot", path)

@@ -1,15 +1,12 @@
 package evalmetrics
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"regexp"
-	"unicode/utf8"
+
+	"github.com/ytrain/ytrain/internal/corpus"
 )
 
 // Sample is one generated answer, as generate writes it: {"id", "prompt",
@@ -35,109 +32,60 @@ func ReadSamples(paths []string, stdin io.Reader, field string, add func(Sample)
 }
 
 func readSampleFile(path string, stdin io.Reader, field string, add func(Sample) error) error {
-	in, name := stdin, "stdin"
-	if path != "-" {
-		f, err := os.Open(path)
+	rs, err := corpus.OpenRecords(path, "jsonl", stdin)
+	if err != nil {
+		return err
+	}
+	defer rs.Close()
+	for {
+		rec, err := rs.Next()
+		if err == io.EOF {
+			return nil
+		}
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		in, name = f, path
-	}
-	br := bufio.NewReaderSize(in, 1<<16)
-	n := 0
-	for line := 1; ; line++ {
-		b, err := br.ReadBytes('\n')
-		if len(b) == 0 && err != nil {
-			if err != io.EOF {
-				return fmt.Errorf("%s: %w", name, err)
-			}
-			if n == 0 {
-				return fmt.Errorf("%s: empty input (no records)", name)
-			}
-			return nil
+		s, err := sample(rec, field)
+		if err == nil {
+			err = add(s)
 		}
-		if b = bytes.TrimSpace(b); len(b) == 0 {
-			continue
-		}
-		n++
-		where := fmt.Sprintf("%s:%d", name, line)
-		s, err := parseSample(b, field)
 		if err != nil {
-			return fmt.Errorf("%s: %v", where, err)
-		}
-		if s.ID == "" {
-			s.ID = fmt.Sprintf("%s:%d", filepath.Base(name), n)
-		}
-		if err := add(s); err != nil {
-			return fmt.Errorf("%s: %v", where, err)
+			return fmt.Errorf("%s: %v", rec.Where, err)
 		}
 	}
 }
 
-func parseSample(b []byte, field string) (Sample, error) {
+func sample(rec *corpus.Record, field string) (Sample, error) {
 	var s Sample
-	if !utf8.Valid(b) {
-		return s, fmt.Errorf("invalid UTF-8")
-	}
-	var f map[string]json.RawMessage
-	if b[0] != '{' || json.Unmarshal(b, &f) != nil {
-		return s, fmt.Errorf("want one JSON object per line (JSON Lines)")
-	}
-	raw, ok := f[field]
-	if !ok {
+	f := rec.Fields
+	if !f.Has(field) {
 		return s, fmt.Errorf("no %q field (--field names the answer's field)", field)
 	}
+	raw, _ := f.Get(field)
 	if json.Unmarshal(raw, &s.Response) != nil {
-		return s, fmt.Errorf("field %q: want a string, got %s", field, clip(raw))
+		return s, fmt.Errorf("field %q: want a string, got %s", field, corpus.Clip(raw))
 	}
 	var err error
-	if s.ID, err = text(f, "id"); err != nil {
+	if s.ID, err = rec.ID(); err != nil {
 		return s, err
 	}
-	if ref, ok := f["reference"]; ok && string(ref) != "null" {
-		r, err := text(f, "reference")
+	if ref, ok := f.Get("reference"); ok && string(ref) != "null" {
+		r, err := f.Scalar("reference")
 		if err != nil {
 			return s, err
 		}
 		s.Reference = &r
 	}
-	if raw, ok := f["finish_reason"]; ok && string(raw) != "null" {
-		if json.Unmarshal(raw, &s.FinishReason) != nil {
-			return s, fmt.Errorf(`field "finish_reason": want a string, got %s`, clip(raw))
-		}
+	if s.FinishReason, err = f.String("finish_reason"); err != nil {
+		return s, err
 	}
-	if raw, ok := f["n_tokens"]; ok && string(raw) != "null" {
+	if raw, ok := f.Get("n_tokens"); ok && string(raw) != "null" {
 		s.NTokens = new(int)
 		if json.Unmarshal(raw, s.NTokens) != nil || *s.NTokens < 0 {
-			return s, fmt.Errorf(`field "n_tokens": want a count, got %s`, clip(raw))
+			return s, fmt.Errorf(`field "n_tokens": want a count, got %s`, corpus.Clip(raw))
 		}
 	}
 	return s, nil
-}
-
-// text reads a string field, or a number as written; "" when absent or null.
-func text(f map[string]json.RawMessage, key string) (string, error) {
-	raw, ok := f[key]
-	if !ok || string(raw) == "null" {
-		return "", nil
-	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s, nil
-	}
-	var n json.Number
-	if json.Unmarshal(raw, &n) == nil {
-		return n.String(), nil
-	}
-	return "", fmt.Errorf("field %q: want a string or number, got %s", key, clip(raw))
-}
-
-func clip(b []byte) string {
-	if len(b) > 40 {
-		return string(b[:40]) + "…"
-	}
-	return string(b)
 }
 
 // Options selects the measures.

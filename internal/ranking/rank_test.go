@@ -218,7 +218,7 @@ func TestRankErrors(t *testing.T) {
 		{"bad id", Options{Scores: []string{ab}, Records: []string{write(t, dir, "id.jsonl", `{"id":[1],"text":"x"}`+"\n")}},
 			`id.jsonl:1: field "id": want a string or number`},
 		{"not an object", Options{Scores: []string{ab}, Records: []string{write(t, dir, "arr.json", `[{"id":"a"}, 3]`)}},
-			"arr.json: record 2: want a JSON object"},
+			"arr.json:1: want a JSON object"},
 		{"empty", Options{Scores: []string{ab}, Records: []string{write(t, dir, "e.json", `[]`)}},
 			"e.json: empty input (no records)"},
 		{"ifd without prompt-free", Options{Scores: []string{ab}, Records: []string{data}, Mode: ModeOptions{Mode: IFD}},

@@ -2,16 +2,10 @@ package ranking
 
 import (
 	"bufio"
-	"bytes"
-	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/ytrain/ytrain/formats"
 	"github.com/ytrain/ytrain/internal/corpus"
@@ -22,14 +16,8 @@ import (
 type Record struct {
 	ID    string
 	Where string // FILE:LINE or FILE: record N, for messages
-	data  []field
+	data  corpus.Fields
 	token *formats.Token
-}
-
-// field is one key of a JSON object, its value compact JSON.
-type field struct {
-	key string
-	val json.RawMessage
 }
 
 // Records is what ReadRecords read. Form is the first input's form: "arrow"
@@ -81,47 +69,35 @@ func readFile(path string, stdin io.Reader, add func(Record)) (token bool, form 
 	if enc == formats.Arrow {
 		return true, "arrow", readTokens(br, name, add)
 	}
-	form = corpus.Sniff(path, br)
-	var next func() ([]field, []byte, string, error)
-	switch form {
-	case "json":
-		next = jsonArray(br, name)
-	case "jsonl":
-		next = jsonLines(br, name)
-	case "csv":
-		next = csvRows(br, name)
-	default:
-		next = textLines(br, name)
+	rs, err := corpus.NewRecords(br, path, "auto")
+	if err != nil {
+		return false, "", err
 	}
-	base := filepath.Base(name)
 	for n := 1; ; n++ {
-		fs, raw, where, err := next()
+		rec, err := rs.Next()
 		if err == io.EOF {
-			if n == 1 {
-				return false, "", fmt.Errorf("%s: empty input (no records)", name)
-			}
-			return token, form, nil
+			return token, rs.Form(), nil
 		}
 		if err != nil {
 			return false, "", err
 		}
 		if n == 1 {
-			token = raw != nil && has(fs, "input_ids") && has(fs, "loss_mask")
+			token = rec.Raw != nil && rec.Fields.Has("input_ids") && rec.Fields.Has("loss_mask")
 		}
-		r := Record{Where: where}
+		r := Record{Where: rec.Where}
 		if token {
 			r.token = new(formats.Token)
-			if err := json.Unmarshal(raw, r.token); err != nil {
-				return false, "", fmt.Errorf("%s: token record: %v", where, err)
+			if err := json.Unmarshal(rec.Raw, r.token); err != nil {
+				return false, "", fmt.Errorf("%s: token record: %v", rec.Where, err)
 			}
 			if err := r.token.Validate(); err != nil {
-				return false, "", fmt.Errorf("%s: %w", where, err)
+				return false, "", fmt.Errorf("%s: %w", rec.Where, err)
 			}
 			r.ID = r.token.ID
 		} else {
-			r.data = fs
-			if r.ID, err = dataID(fs, base, n); err != nil {
-				return false, "", fmt.Errorf("%s: %w", where, err)
+			r.data = rec.Fields
+			if r.ID, err = rec.ID(); err != nil {
+				return false, "", fmt.Errorf("%s: %w", rec.Where, err)
 			}
 		}
 		add(r)
@@ -144,203 +120,4 @@ func readTokens(br *bufio.Reader, name string, add func(Record)) error {
 		}
 		add(Record{ID: t.ID, Where: rd.Where(), token: t})
 	}
-}
-
-func has(fs []field, key string) bool {
-	_, ok := get(fs, key)
-	return ok
-}
-
-func get(fs []field, key string) (json.RawMessage, bool) {
-	for _, f := range fs {
-		if f.key == key {
-			return f.val, true
-		}
-	}
-	return nil, false
-}
-
-// dataID is the record's "id" (a string, or a number as written), else
-// FILE:N when it is absent, null or empty, exactly as tokenize names records.
-func dataID(fs []field, base string, n int) (string, error) {
-	raw, ok := get(fs, "id")
-	var s string
-	if !ok || string(raw) == "null" || string(raw) == `""` {
-		return fmt.Sprintf("%s:%d", base, n), nil
-	}
-	if json.Unmarshal(raw, &s) == nil {
-		return s, nil
-	}
-	var num json.Number
-	if json.Unmarshal(raw, &num) == nil {
-		return num.String(), nil
-	}
-	return "", fmt.Errorf(`field "id": want a string or number, got %s`, raw)
-}
-
-// parseObject splits a JSON object into its fields, in order, each value
-// compacted (so a pretty-printed array element fits on one JSON Lines line).
-func parseObject(b []byte) ([]field, error) {
-	if !utf8.Valid(b) {
-		return nil, errors.New("invalid UTF-8")
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return nil, errors.New("want a JSON object")
-	}
-	var fs []field
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return nil, err
-		}
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, err
-		}
-		var buf bytes.Buffer
-		if err := json.Compact(&buf, raw); err != nil {
-			return nil, err
-		}
-		fs = append(fs, field{key: t.(string), val: buf.Bytes()})
-	}
-	if _, err := dec.Token(); err != nil {
-		return nil, err
-	}
-	if dec.More() {
-		return nil, errors.New("want one JSON object")
-	}
-	return fs, nil
-}
-
-// The readers below return a record's fields, its raw JSON (nil for CSV and
-// text, which cannot hold token records) and where it is, or io.EOF.
-
-func jsonLines(br *bufio.Reader, name string) func() ([]field, []byte, string, error) {
-	line := 0
-	return func() ([]field, []byte, string, error) {
-		for {
-			b, err := br.ReadBytes('\n')
-			if len(b) == 0 && err != nil {
-				if err == io.EOF {
-					return nil, nil, "", io.EOF
-				}
-				return nil, nil, "", fmt.Errorf("%s: %w", name, err)
-			}
-			line++
-			b = bytes.TrimSpace(b)
-			if len(b) == 0 {
-				continue
-			}
-			where := fmt.Sprintf("%s:%d", name, line)
-			fs, err := parseObject(b)
-			if err != nil {
-				return nil, nil, "", fmt.Errorf("%s: %v", where, err)
-			}
-			return fs, b, where, nil
-		}
-	}
-}
-
-// jsonArray streams the elements of a top-level array; messages name the
-// element's position, since a decoder knows offsets, not lines.
-func jsonArray(br *bufio.Reader, name string) func() ([]field, []byte, string, error) {
-	dec := json.NewDecoder(br)
-	n := 0
-	return func() ([]field, []byte, string, error) {
-		if n == 0 {
-			if t, err := dec.Token(); err != nil || t != json.Delim('[') {
-				return nil, nil, "", fmt.Errorf("%s: want a JSON array of records", name)
-			}
-		}
-		n++
-		where := fmt.Sprintf("%s: record %d", name, n)
-		if !dec.More() {
-			if _, err := dec.Token(); err != nil {
-				return nil, nil, "", fmt.Errorf("%s: %v", where, err)
-			}
-			return nil, nil, "", io.EOF
-		}
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, nil, "", fmt.Errorf("%s: %v", where, err)
-		}
-		fs, err := parseObject(raw)
-		if err != nil {
-			return nil, nil, "", fmt.Errorf("%s: %v", where, err)
-		}
-		return fs, raw, where, nil
-	}
-}
-
-// csvRows reads rows under a header; every cell becomes a JSON string.
-func csvRows(br *bufio.Reader, name string) func() ([]field, []byte, string, error) {
-	cr := csv.NewReader(br)
-	var header []string
-	return func() ([]field, []byte, string, error) {
-		if header == nil {
-			h, err := cr.Read()
-			if err == io.EOF {
-				return nil, nil, "", io.EOF
-			}
-			if err != nil {
-				return nil, nil, "", fmt.Errorf("%s: %w", name, err)
-			}
-			header = h
-		}
-		row, err := cr.Read()
-		if err == io.EOF {
-			return nil, nil, "", io.EOF
-		}
-		if err != nil {
-			return nil, nil, "", fmt.Errorf("%s: %w", name, err)
-		}
-		line, _ := cr.FieldPos(0)
-		where := fmt.Sprintf("%s:%d", name, line)
-		fs := make([]field, len(row))
-		for i, cell := range row {
-			if !utf8.ValidString(cell) {
-				return nil, nil, "", fmt.Errorf("%s: column %q: invalid UTF-8", where, header[i])
-			}
-			fs[i] = field{key: strings.TrimSpace(header[i]), val: quote(cell)}
-		}
-		return fs, nil, where, nil
-	}
-}
-
-// textLines reads one {"text": line} record per non-blank line.
-func textLines(br *bufio.Reader, name string) func() ([]field, []byte, string, error) {
-	line := 0
-	return func() ([]field, []byte, string, error) {
-		for {
-			b, err := br.ReadBytes('\n')
-			if len(b) == 0 && err != nil {
-				if err == io.EOF {
-					return nil, nil, "", io.EOF
-				}
-				return nil, nil, "", fmt.Errorf("%s: %w", name, err)
-			}
-			line++
-			s := strings.TrimRight(string(b), "\r\n")
-			if strings.TrimSpace(s) == "" {
-				continue
-			}
-			where := fmt.Sprintf("%s:%d", name, line)
-			if !utf8.ValidString(s) {
-				return nil, nil, "", fmt.Errorf("%s: invalid UTF-8", where)
-			}
-			return []field{{key: "text", val: quote(s)}}, nil, where, nil
-		}
-	}
-}
-
-// quote is a JSON string as written by hand: without encoding/json's
-// escaping of <, > and &, which would garble text for people.
-func quote(s string) json.RawMessage {
-	var buf bytes.Buffer
-	e := json.NewEncoder(&buf)
-	e.SetEscapeHTML(false)
-	e.Encode(s)
-	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'})
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/ytrain/ytrain/formats"
+	"github.com/ytrain/ytrain/internal/corpus"
 )
 
 // OutputForm resolves --format for these records. Token records are written
@@ -83,7 +84,7 @@ func (rs *Records) Write(w io.Writer, form string, res []Result, order []int) er
 			bw.WriteString(",\n")
 		}
 		fs := withResult(recs[i].data, res[i], "score")
-		bw.Write(appendObject(nil, fs))
+		bw.Write(fs.AppendJSON(nil))
 		if form == "jsonl" {
 			bw.WriteByte('\n')
 		}
@@ -97,26 +98,20 @@ func (rs *Records) Write(w io.Writer, form string, res []Result, order []int) er
 // metaWith adds the result to a token record's meta, which must be a JSON
 // object or absent.
 func metaWith(meta []byte, r Result) ([]byte, error) {
-	var fs []field
+	var fs corpus.Fields
 	if len(meta) > 0 && string(meta) != "null" {
 		var err error
-		if fs, err = parseObject(meta); err != nil {
-			return nil, fmt.Errorf("meta is %s, not a JSON object: rank writes its score into meta", clip(meta))
+		if fs, err = corpus.ParseObject(meta); err != nil {
+			return nil, fmt.Errorf("meta is %s, not a JSON object: rank writes its score into meta", corpus.Clip(meta))
 		}
 	}
-	return appendObject(nil, withResult(fs, r, "rank_score")), nil
+	return withResult(fs, r, "rank_score").AppendJSON(nil), nil
 }
 
-func clip(b []byte) string {
-	if len(b) > 40 {
-		return string(b[:40]) + "…"
-	}
-	return string(b)
-}
-
-func withResult(fs []field, r Result, scoreKey string) []field {
-	fs = setField(fs, scoreKey, []byte(Num(r.Score)))
-	fs = setField(fs, "rank_reason", quote(r.Why))
+// withResult returns a copy of fs with the result's fields set.
+func withResult(fs corpus.Fields, r Result, scoreKey string) corpus.Fields {
+	fs = fs.With(scoreKey, []byte(Num(r.Score)))
+	fs = fs.With("rank_reason", corpus.Quote(r.Why))
 	if r.Spans != nil {
 		b := []byte{'['}
 		for i, s := range r.Spans {
@@ -125,35 +120,9 @@ func withResult(fs []field, r Result, scoreKey string) []field {
 			}
 			b = fmt.Appendf(b, `{"first":%d,"last":%d,"class":%q,"max_divergence":%s}`, s.First, s.Last, s.Class, Num(s.MaxDivergence))
 		}
-		fs = setField(fs, "rank_spans", append(b, ']'))
+		fs = fs.With("rank_spans", append(b, ']'))
 	}
 	return fs
-}
-
-// setField replaces key's value in place, or appends the field; fs is copied
-// first so the record read stays untouched.
-func setField(fs []field, key string, val []byte) []field {
-	out := append([]field(nil), fs...)
-	for i := range out {
-		if out[i].key == key {
-			out[i].val = val
-			return out
-		}
-	}
-	return append(out, field{key: key, val: val})
-}
-
-func appendObject(b []byte, fs []field) []byte {
-	b = append(b, '{')
-	for i, f := range fs {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, quote(f.key)...)
-		b = append(b, ':')
-		b = append(b, f.val...)
-	}
-	return append(b, '}')
 }
 
 // Num formats a score for output: 7 significant digits (the curves are

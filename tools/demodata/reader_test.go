@@ -18,7 +18,7 @@ func TestProjectReaderReadsFiles(t *testing.T) {
 	}
 	for _, c := range []struct {
 		name  string
-		kind  corpus.Kind
+		kind  corpus.Task
 		check func(*corpus.Example) bool
 	}{
 		{"domain.train.jsonl", corpus.SFT, func(ex *corpus.Example) bool {
