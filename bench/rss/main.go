@@ -19,6 +19,7 @@ import (
 	"github.com/ytrain/ytrain/formats"
 	"github.com/ytrain/ytrain/internal/model"
 	"github.com/ytrain/ytrain/internal/scoring"
+	"github.com/ytrain/ytrain/internal/seq"
 	"github.com/ytrain/ytrain/internal/tinymodel"
 )
 
@@ -42,7 +43,7 @@ func main() {
 		for k := range doc.InputIDs {
 			doc.InputIDs[k], doc.LossMask[k] = int32(rng.Intn(512)), uint8(min(k, 1))
 		}
-		check(sc.AddToken(&doc))
+		check(sc.Add(seq.FromToken(&doc)))
 		check(sc.Flush()) // one forward pass per call
 		if i == *calls/10 {
 			base = rss()

@@ -7,9 +7,8 @@ import (
 	"math/rand"
 	"sort"
 
-	"github.com/sugarme/gotch/ts"
-
 	"github.com/ytrain/ytrain/internal/model"
+	"github.com/ytrain/ytrain/internal/seq"
 	"github.com/ytrain/ytrain/internal/torch"
 )
 
@@ -45,23 +44,14 @@ func (g *Generator) Generate(prompts [][]int32) ([]Result, error) {
 	if g.rng == nil {
 		g.rng = rand.New(rand.NewSource(g.Sampling.Seed))
 	}
-	B := int64(len(prompts))
-	P := 0
-	for _, p := range prompts {
-		P = max(P, len(p))
-	}
-	ids := make([]int64, B*int64(P))
-	pos := make([]int64, B*int64(P))
-	seg := make([]int64, B*int64(P))
-	next := make([]int64, B) // each row's next position
+	seqs := make([]*seq.Seq, len(prompts))
+	next := make([]int64, len(prompts)) // each row's next position
 	for b, p := range prompts {
-		pad := P - len(p)
-		for t, id := range p {
-			i := b*P + pad + t
-			ids[i], pos[i], seg[i] = int64(id), int64(t), 1
-		}
-		next[b] = int64(len(p))
+		seqs[b], next[b] = seq.FromIDs(p), int64(len(p))
 	}
+	cur := seq.LeftPadded(seqs) // (B, P)
+	B, S := cur.B, cur.T
+	segK := append([]int64(nil), cur.Seg...) // (B, S): keys so far
 	cache := make([]*model.KV, len(g.M.Layers))
 	for i := range cache {
 		cache[i] = &model.KV{}
@@ -71,18 +61,15 @@ func (g *Generator) Generate(prompts [][]int32) ([]Result, error) {
 			kv.Drop()
 		}
 	}()
-	segK := append([]int64(nil), seg...) // (B, S): keys so far
-	S := int64(P)
 	res := make([]Result, B)
 	done := 0
-	stepIDs, stepPos, stepSeg, T := ids, pos, seg, int64(P)
 	for step := 0; step < g.MaxNew && done < int(B); step++ {
-		logits, err := g.step(stepIDs, stepPos, stepSeg, segK, B, T, S, cache)
+		logits, err := g.step(cur, segK, S, cache)
 		if err != nil {
 			return nil, err
 		}
 		V := len(logits) / int(B)
-		stepIDs, stepPos, stepSeg, T = make([]int64, B), make([]int64, B), make([]int64, B), 1
+		cur = &seq.Batch{B: B, T: 1, IDs: make([]int64, B), Pos: make([]int64, B), Seg: make([]int64, B)}
 		newSegK := make([]int64, 0, B*(S+1))
 		for b := int64(0); b < B; b++ {
 			tok := g.pick(logits[b*int64(V) : (b+1)*int64(V)])
@@ -96,7 +83,7 @@ func (g *Generator) Generate(prompts [][]int32) ([]Result, error) {
 					g.Generated++
 				}
 			}
-			stepIDs[b], stepPos[b], stepSeg[b] = int64(tok), next[b], 1
+			cur.IDs[b], cur.Pos[b], cur.Seg[b] = int64(tok), next[b], 1
 			next[b]++
 			newSegK = append(append(newSegK, segK[b*S:(b+1)*S]...), 1)
 		}
@@ -110,31 +97,26 @@ func (g *Generator) Generate(prompts [][]int32) ([]Result, error) {
 	return res, nil
 }
 
-// step runs T new positions per row against the cache and returns the
-// float32 logits of each row's last position, (B·V).
-func (g *Generator) step(ids, pos, segQ, segK []int64, B, T, S int64, cache []*model.KV) ([]float32, error) {
+// step runs the new positions of b (B, T) against the cache, whose keys so
+// far have segments segK (B, S), and returns the float32 logits of each
+// row's last position, (B·V).
+func (g *Generator) step(b *seq.Batch, segK []int64, S int64, cache []*model.KV) ([]float32, error) {
 	s := &torch.Scope{}
 	defer s.Drop()
 	dev := g.M.Device
-	mk := func(v []int64, cols int64) (*ts.Tensor, error) {
-		t, err := torch.Int64s(v, dev, B, cols)
-		if err == nil {
-			s.Add(t)
-		}
-		return t, err
-	}
-	idT, err := mk(ids, T)
+	ids, pos, segQ, err := b.Tensors(s, dev)
 	if err != nil {
 		return nil, err
 	}
-	posT, _ := mk(pos, T)
-	segQT, _ := mk(segQ, T)
-	segKT, _ := mk(segK, S)
-	h, err := g.M.Hidden(s, idT, posT, model.CacheMask(s, segQT, segKT), cache) // (B, T, D)
+	segKT, err := seq.Upload(s, dev, segK, b.B, S)
 	if err != nil {
 		return nil, err
 	}
-	last := s.Add(h.MustNarrow(1, T-1, 1, false)) // (B, 1, D)
+	h, err := g.M.Hidden(s, ids, pos, model.CacheMask(s, segQ, segKT), cache) // (B, T, D)
+	if err != nil {
+		return nil, err
+	}
+	last := s.Add(h.MustNarrow(1, b.T-1, 1, false)) // (B, 1, D)
 	return torch.Float32s(g.M.Logits(s, last))
 }
 

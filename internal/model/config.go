@@ -27,6 +27,8 @@ type Config struct {
 	DType      string       // torch_dtype of the checkpoint
 	MaxPos     int64
 	EOSTokenID []int64
+
+	raw []byte // config.json as read
 }
 
 // RopeScaling is Llama 3's frequency-dependent RoPE scaling.
@@ -76,7 +78,21 @@ func LoadConfig(dir string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	c.raw = b
 	return c, nil
+}
+
+// WithDType returns config.json as read with torch_dtype set, for a saved
+// model: every other key and value is kept as written (0.0 stays 0.0, which
+// transformers' typed configs check).
+func (c *Config) WithDType(torchDType string) ([]byte, error) {
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(c.raw, &keys); err != nil {
+		return nil, err
+	}
+	keys["torch_dtype"], _ = json.Marshal(torchDType)
+	b, err := json.MarshalIndent(keys, "", "  ")
+	return append(b, '\n'), err
 }
 
 func (r *rawConfig) config() (*Config, error) {

@@ -75,6 +75,10 @@ func Load(dir string, dev gotch.Device, dtype gotch.DType) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	return load(dir, cfg, dev, dtype)
+}
+
+func load(dir string, cfg *Config, dev gotch.Device, dtype gotch.DType) (*Model, error) {
 	ck, err := safetensors.OpenDir(dir)
 	if err != nil {
 		return nil, err
@@ -294,19 +298,47 @@ func (m *Model) MLP(s *torch.Scope, L *Layer, x *ts.Tensor) *ts.Tensor {
 // mask (B, 1, T, S) and returns the final normalised hidden states (B, T, D).
 // cache, when not nil, holds one KV per layer for incremental generation.
 func (m *Model) Hidden(s *torch.Scope, ids, pos, mask *ts.Tensor, cache []*KV) (*ts.Tensor, error) {
-	h := m.Embedding(s, ids) // (B, T, D)
-	cos, sin := m.Rotary(s, pos)
+	h, err := m.layers(s, ids, pos, mask, cache, nil)
+	if err != nil {
+		return nil, err
+	}
+	return m.FinalNorm(s, h), nil
+}
+
+// layers is the decoder's one layer loop: token embeddings, then every
+// block in turn; it returns the top block's output (B, T, D). With stash set
+// (gradient checkpointing's forward pass, run without grad: see
+// checkpoint.go) each block runs in a scope of its own, dropped as soon as
+// stash has kept its own handle on the block's output, so that only the
+// layers' inputs stay in memory.
+func (m *Model) layers(s *torch.Scope, ids, pos, mask *ts.Tensor, cache []*KV, stash func(*ts.Tensor) *ts.Tensor) (*ts.Tensor, error) {
+	h := m.Embedding(s, ids)     // (B, T, D)
+	cos, sin := m.Rotary(s, pos) // (B, 1, T, hd)
+	if stash != nil {
+		h = stash(h)
+	}
 	for i := range m.Layers {
 		var kv *KV
 		if cache != nil {
 			kv = cache[i]
 		}
-		var err error
-		if h, err = m.Block(s, i, h, cos, sin, mask, kv); err != nil {
+		ls := s
+		if stash != nil {
+			ls = &torch.Scope{}
+		}
+		out, err := m.Block(ls, i, h, cos, sin, mask, kv) // (B, T, D)
+		if err == nil && stash != nil {
+			out = stash(out)
+		}
+		if ls != s {
+			ls.Drop()
+		}
+		if err != nil {
 			return nil, err
 		}
+		h = out
 	}
-	return m.FinalNorm(s, h), nil
+	return h, nil
 }
 
 // Embedding looks up ids (B, T) → (B, T, D).

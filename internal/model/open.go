@@ -21,7 +21,7 @@ func Open(dir, device, dtype string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Load(dir, dev, dt)
+	return load(dir, cfg, dev, dt)
 }
 
 // OpenInference is Open for tools that only run the model forward (score,

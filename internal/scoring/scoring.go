@@ -4,17 +4,18 @@
 package scoring
 
 import (
-	"encoding/json"
 	"errors"
 	"math"
 
 	"github.com/ytrain/ytrain/formats"
 	"github.com/ytrain/ytrain/internal/model"
+	"github.com/ytrain/ytrain/internal/seq"
 	"github.com/ytrain/ytrain/internal/torch"
+	"github.com/ytrain/ytrain/internal/weighting"
 )
 
-// Scorer batches rows until their padded size reaches BatchTokens, runs
-// them, and hands out Score records in input order.
+// Scorer batches sequences until their padded size reaches BatchTokens,
+// runs them, and hands out Score records in input order.
 type Scorer struct {
 	M           *model.Model
 	BatchTokens int
@@ -27,82 +28,27 @@ type Scorer struct {
 	Tokens  int64          // tokens run through the model
 }
 
-// row is one sequence of the batch. Its segments are documents (token
-// records give one; packed rows several).
+// row is one sequence of the batch, and where its prompt-free twin is.
 type row struct {
-	ids, pos, seg []int64
-	mask          formats.Mask
-	docs          []doc // by segment: docs[s-1]
-	free          int   // index into rows of this row's prompt-free twin, or -1
-	isFree        bool
+	*seq.Seq
+	free   int // index into rows of this row's prompt-free twin, or -1
+	isFree bool
 }
 
-type doc struct {
-	id   string
-	meta json.RawMessage
-}
-
-// AddToken queues a token record.
-func (sc *Scorer) AddToken(r *formats.Token) error {
-	n := len(r.InputIDs)
-	rw := row{ids: make([]int64, n), pos: make([]int64, n), seg: make([]int64, n), mask: r.LossMask,
-		docs: []doc{{r.ID, r.Meta}}, free: -1}
-	for t, id := range r.InputIDs {
-		rw.ids[t], rw.pos[t], rw.seg[t] = int64(id), int64(t), 1
-	}
-	var twin *row
+// Add queues a sequence; its documents come out in order, chunks of one
+// document joined back together.
+func (sc *Scorer) Add(s *seq.Seq) error {
+	var twin *seq.Seq
 	if sc.PromptFree {
-		twin = promptFree(&rw)
-	}
-	return sc.add(rw, twin)
-}
-
-// promptFree keeps a row's tokens from just before its first target: the
-// answer scored with no prompt in front of it (the denominator of IFD).
-func promptFree(r *row) *row {
-	first := 0
-	for t, m := range r.mask {
-		if m == 1 {
-			first = t
-			break
+		if s.Packed {
+			return errors.New("--prompt-free needs token records: score them before pack")
 		}
+		twin = promptFree(s)
 	}
-	if first == 0 {
-		return nil
-	}
-	start := first - 1
-	f := &row{ids: r.ids[start:], pos: make([]int64, len(r.ids)-start), seg: r.seg[start:], mask: r.mask[start:],
-		docs: r.docs, free: -1, isFree: true}
-	for t := range f.pos {
-		f.pos[t] = int64(t)
-	}
-	return f
-}
-
-// AddPacked queues a packed row; its documents come out in order, chunks of
-// one document joined back together.
-func (sc *Scorer) AddPacked(r *formats.Packed) error {
-	if sc.PromptFree {
-		return errors.New("--prompt-free needs token records: score them before pack")
-	}
-	n := len(r.InputIDs)
-	rw := row{ids: make([]int64, n), pos: make([]int64, n), seg: make([]int64, n), mask: r.LossMask, free: -1}
-	for t := range r.InputIDs {
-		rw.ids[t], rw.pos[t], rw.seg[t] = int64(r.InputIDs[t]), int64(r.PositionIDs[t]), int64(r.SegmentIDs[t])
-	}
-	for _, id := range r.DocIDs {
-		rw.docs = append(rw.docs, doc{id: id})
-	}
-	return sc.add(rw, nil)
-}
-
-func (sc *Scorer) add(r row, twin *row) error {
-	need := len(r.ids)
-	if twin != nil {
-		need = max(need, len(twin.ids))
-	}
+	need := s.Len()
 	extra := 1
 	if twin != nil {
+		need = max(need, twin.Len())
 		extra = 2
 	}
 	if len(sc.rows) > 0 && (len(sc.rows)+extra)*max(sc.maxLen, need) > sc.BatchTokens {
@@ -111,13 +57,29 @@ func (sc *Scorer) add(r row, twin *row) error {
 		}
 	}
 	if twin != nil {
-		r.free = len(sc.rows) + 1
-		sc.rows = append(sc.rows, r, *twin)
+		sc.rows = append(sc.rows, row{s, len(sc.rows) + 1, false}, row{twin, -1, true})
 	} else {
-		sc.rows = append(sc.rows, r)
+		sc.rows = append(sc.rows, row{s, -1, false})
 	}
 	sc.maxLen = max(sc.maxLen, need)
 	return nil
+}
+
+// promptFree keeps a sequence's tokens from just before its first target:
+// the answer scored with no prompt in front of it (the denominator of IFD).
+func promptFree(s *seq.Seq) *seq.Seq {
+	if len(s.Targets) == 0 {
+		return nil
+	}
+	start := s.Targets[0] - 1
+	f := &seq.Seq{IDs: s.IDs[start:], Pos: make([]int64, s.Len()-start), Seg: s.Seg[start:], Docs: s.Docs}
+	for t := range f.Pos {
+		f.Pos[t] = int64(t)
+	}
+	for _, t := range s.Targets {
+		f.Targets = append(f.Targets, t-start)
+	}
+	return f
 }
 
 // Flush runs the queued rows and emits their documents.
@@ -137,7 +99,7 @@ func (sc *Scorer) Flush() error {
 		if r.free >= 0 {
 			free = loss[r.free]
 		}
-		if err := sc.emitRow(&r, loss[i], ent[i], free); err != nil {
+		if err := sc.emitRow(r.Seq, loss[i], ent[i], free); err != nil {
 			return err
 		}
 	}
@@ -153,76 +115,47 @@ func (sc *Scorer) Close() error {
 	return sc.emitPending()
 }
 
-// run pads the rows to one length, runs the model and returns each row's
+// run pads the rows into one batch, runs the model and returns each row's
 // target losses and entropies in position order.
 func (sc *Scorer) run() (loss, ent [][]float32, err error) {
-	B, T := int64(len(sc.rows)), int64(sc.maxLen)
-	ids := make([]int64, B*T)
-	pos := make([]int64, B*T)
-	seg := make([]int64, B*T)
-	var prev, tgt []int64
-	counts := make([]int, B)
-	for b, r := range sc.rows {
-		copy(ids[int64(b)*T:], r.ids)
-		copy(pos[int64(b)*T:], r.pos)
-		copy(seg[int64(b)*T:], r.seg)
-		for t := 1; t < len(r.ids); t++ {
-			if r.mask[t] == 1 {
-				prev = append(prev, int64(b)*T+int64(t-1))
-				tgt = append(tgt, r.ids[t])
-				counts[b]++
-			}
-		}
+	seqs := make([]*seq.Seq, len(sc.rows))
+	for i, r := range sc.rows {
+		seqs[i] = r.Seq
 	}
-	sc.Tokens += B * T
+	b := seq.NewBatch(seqs, nil)
+	sc.Tokens += b.B * b.T
 	s := &torch.Scope{}
 	defer s.Drop()
-	dev := sc.M.Device
-	idT, err := torch.Int64s(ids, dev, B, T)
+	ids, pos, seg, err := b.Tensors(s, sc.M.Device)
 	if err != nil {
 		return nil, nil, err
 	}
-	posT, err := torch.Int64s(pos, dev, B, T)
+	h, err := sc.M.Hidden(s, ids, pos, model.Mask(s, seg), nil)
 	if err != nil {
 		return nil, nil, err
 	}
-	segT, err := torch.Int64s(seg, dev, B, T)
+	l, e, err := sc.M.TargetStats(h, b.Prev, b.Tgt)
 	if err != nil {
 		return nil, nil, err
 	}
-	s.Add(idT)
-	s.Add(posT)
-	s.Add(segT)
-	h, err := sc.M.Hidden(s, idT, posT, model.Mask(s, segT), nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	l, e, err := sc.M.TargetStats(h, prev, tgt)
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, c := range counts {
-		loss, ent = append(loss, l[:c]), append(ent, e[:c])
-		l, e = l[c:], e[c:]
+	loss, ent = make([][]float32, b.B), make([][]float32, b.B)
+	for k, r := range b.Rows {
+		loss[r], ent[r] = append(loss[r], l[k]), append(ent[r], e[k])
 	}
 	return loss, ent, nil
 }
 
 // emitRow splits a row's curves by segment into documents.
-func (sc *Scorer) emitRow(r *row, loss, ent, free []float32) error {
+func (sc *Scorer) emitRow(s *seq.Seq, loss, ent, free []float32) error {
 	type curves struct{ loss, ent []float32 }
-	bySeg := make([]curves, len(r.docs))
-	k := 0
-	for t := 1; t < len(r.ids); t++ {
-		if r.mask[t] == 1 {
-			c := &bySeg[r.seg[t]-1]
-			c.loss, c.ent = append(c.loss, loss[k]), append(c.ent, ent[k])
-			k++
-		}
+	bySeg := make([]curves, len(s.Docs))
+	for k, t := range s.Targets {
+		c := &bySeg[s.Seg[t]-1]
+		c.loss, c.ent = append(c.loss, loss[k]), append(c.ent, ent[k])
 	}
-	for si, d := range r.docs {
+	for si, d := range s.Docs {
 		c := bySeg[si]
-		if sc.pending != nil && sc.pending.ID == d.id { // the next chunk of a split document
+		if sc.pending != nil && sc.pending.ID == d.ID { // the next chunk of a split document
 			sc.pending.Loss = append(sc.pending.Loss, c.loss...)
 			sc.pending.Entropy = append(sc.pending.Entropy, c.ent...)
 			continue
@@ -230,7 +163,7 @@ func (sc *Scorer) emitRow(r *row, loss, ent, free []float32) error {
 		if err := sc.emitPending(); err != nil {
 			return err
 		}
-		sc.pending = &formats.Score{ID: d.id, Loss: c.loss, Entropy: c.ent, Meta: d.meta, PromptFreeLoss: free}
+		sc.pending = &formats.Score{ID: d.ID, Loss: c.loss, Entropy: c.ent, Meta: d.Meta, PromptFreeLoss: free}
 	}
 	return nil
 }
@@ -256,26 +189,18 @@ func Summarize(s *formats.Score) {
 		return
 	}
 	var sl, se float64
-	var known, learning, hard, cut int
+	var regions [weighting.NumRegions]int
 	for k, l := range s.Loss {
 		sl += float64(l)
 		se += float64(s.Entropy[k])
-		switch {
-		case l <= 1.45:
-			known++
-		case l < 6.6:
-			learning++
-		case l < 15:
-			hard++
-		default:
-			cut++
-		}
+		regions[weighting.Region(l)]++
 	}
 	s.MeanLoss = float32(sl / float64(n))
 	s.PPL = float32(math.Exp(sl / float64(n)))
 	s.MeanEntropy = float32(se / float64(n))
 	f := func(c int) float32 { return float32(c) / float32(n) }
-	s.FracKnown, s.FracLearning, s.FracHard, s.FracCut = f(known), f(learning), f(hard), f(cut)
+	s.FracKnown, s.FracLearning = f(regions[weighting.RegionKnown]), f(regions[weighting.RegionLearning])
+	s.FracHard, s.FracCut = f(regions[weighting.RegionHard]), f(regions[weighting.RegionCut])
 	if s.PromptFreeLoss != nil {
 		var sf float64
 		for _, l := range s.PromptFreeLoss {

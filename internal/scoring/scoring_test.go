@@ -12,6 +12,7 @@ import (
 	"github.com/ytrain/ytrain/formats"
 	"github.com/ytrain/ytrain/internal/model"
 	"github.com/ytrain/ytrain/internal/packing"
+	"github.com/ytrain/ytrain/internal/seq"
 	"github.com/ytrain/ytrain/internal/tinymodel"
 )
 
@@ -99,7 +100,7 @@ func TestTokenRecordsMatchReference(t *testing.T) {
 	var out []*formats.Score
 	sc := &Scorer{M: m, BatchTokens: 64, PromptFree: true, Emit: func(s *formats.Score) error { out = append(out, s); return nil }}
 	for i := range docs {
-		if err := sc.AddToken(&docs[i]); err != nil {
+		if err := sc.Add(seq.FromToken(&docs[i])); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -153,7 +154,7 @@ func TestPackedMatchesTokens(t *testing.T) {
 	var out []*formats.Score
 	sc := &Scorer{M: m, BatchTokens: 48, Emit: func(s *formats.Score) error { out = append(out, s); return nil }}
 	for i := range rows {
-		if err := sc.AddPacked(&rows[i]); err != nil {
+		if err := sc.Add(seq.FromPacked(&rows[i])); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -21,13 +21,13 @@ import (
 // state is trainer_state.json: where a run stands, so --resume continues
 // exactly there.
 type state struct {
-	Step         int    `json:"global_step"` // optimizer steps taken
-	Unit         int    `json:"next_unit"`   // data cursor: next unit over all epochs
-	Epoch        int    `json:"epoch"`       // of the next unit
-	Seed         int64  `json:"seed"`
-	SkippedUnits int    `json:"skipped_units"` // all weights zero
-	BadSteps     int    `json:"bad_steps"`     // loss or gradient not finite
-	Mode         string `json:"mode"`          // lora or full, to refuse a mismatched resume
+	Step         int   `json:"global_step"` // optimizer steps taken
+	Unit         int   `json:"next_unit"`   // data cursor: next unit over all epochs
+	Epoch        int   `json:"epoch"`       // of the next unit
+	Seed         int64 `json:"seed"`
+	SkippedUnits int   `json:"skipped_units"` // all weights zero
+	BadSteps     int   `json:"bad_steps"`     // loss or gradient not finite
+	LoRA         bool  `json:"lora"`          // adapters or full weights, to refuse a mismatched resume
 }
 
 // tokenizerFiles are copied next to saved weights so a checkpoint is a
@@ -46,7 +46,7 @@ func (tr *trainer) save(dir string, st *state) error {
 		return err
 	}
 	var err error
-	if tr.lora != nil {
+	if tr.adapters != nil {
 		err = tr.writeAdapter(tmp)
 	} else {
 		err = tr.writeModel(tmp, tr.m.Params, nil)
@@ -95,7 +95,7 @@ func writeTensors(path string, named map[string]*ts.Tensor, dtype string) error 
 // adapter_model.safetensors with PEFT's keys
 // (base_model.model.<module>.lora_A.weight), float32 as PEFT keeps them.
 func (tr *trainer) writeAdapter(dir string) error {
-	c := tr.cfg.LoRA
+	c := *tr.cfg.LoRA
 	cfg := map[string]any{
 		"peft_type": "LORA", "task_type": "CAUSAL_LM", "base_model_name_or_path": tr.cfg.Model,
 		"r": c.Rank, "lora_alpha": c.Alpha, "lora_dropout": c.Dropout, "target_modules": c.Targets,
@@ -108,28 +108,22 @@ func (tr *trainer) writeAdapter(dir string) error {
 	if err := os.WriteFile(filepath.Join(dir, "adapter_config.json"), append(b, '\n'), 0o644); err != nil {
 		return err
 	}
-	return writeTensors(filepath.Join(dir, "adapter_model.safetensors"), tr.lora, "F32")
+	return writeTensors(filepath.Join(dir, "adapter_model.safetensors"), tr.adapters, "F32")
 }
 
 // writeModel writes an HF model folder: config.json (with torch_dtype set to
 // what is saved) and model.safetensors. override replaces some weights
 // (merged LoRA).
 func (tr *trainer) writeModel(dir string, params, override map[string]*ts.Tensor) error {
-	raw, err := os.ReadFile(filepath.Join(tr.cfg.Model, "config.json"))
-	if err != nil {
-		return err
-	}
-	var cfg map[string]any
-	if err := json.Unmarshal(raw, &cfg); err != nil {
-		return err
-	}
 	dtype, torchDType := "F32", "float32"
 	if tr.m.DType != gotch.Float {
 		dtype, torchDType = "BF16", "bfloat16"
 	}
-	cfg["torch_dtype"] = torchDType
-	b, _ := json.MarshalIndent(cfg, "", "  ")
-	if err := os.WriteFile(filepath.Join(dir, "config.json"), append(b, '\n'), 0o644); err != nil {
+	b, err := tr.m.Cfg.WithDType(torchDType)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), b, 0o644); err != nil {
 		return err
 	}
 	named := map[string]*ts.Tensor{}
@@ -179,15 +173,11 @@ func (tr *trainer) restore(dir string) (*state, error) {
 	if err := json.Unmarshal(b, &st); err != nil {
 		return nil, fmt.Errorf("%s: %w", dir, err)
 	}
-	mode := "full"
-	if tr.lora != nil {
-		mode = "lora"
+	if st.LoRA != (tr.adapters != nil) {
+		return nil, fmt.Errorf("--resume %s: a %s checkpoint cannot continue a %s run", dir, tuning(st.LoRA), tuning(tr.adapters != nil))
 	}
-	if st.Mode != mode {
-		return nil, fmt.Errorf("--resume %s: a %s checkpoint cannot continue a %s run", dir, st.Mode, mode)
-	}
-	if tr.lora != nil {
-		if err := load(filepath.Join(dir, "adapter_model.safetensors"), tr.lora); err != nil {
+	if tr.adapters != nil {
+		if err := load(filepath.Join(dir, "adapter_model.safetensors"), tr.adapters); err != nil {
 			return nil, err
 		}
 	}
@@ -212,6 +202,14 @@ func (tr *trainer) restore(dir string) (*state, error) {
 	}
 	tr.opt.step = opt.Step
 	return &st, nil
+}
+
+// tuning names what a run trains, for messages.
+func tuning(lora bool) string {
+	if lora {
+		return "LoRA"
+	}
+	return "full fine-tuning"
 }
 
 // load copies every tensor of a safetensors file into the tensor of the same
@@ -250,14 +248,15 @@ func load(path string, into map[string]*ts.Tensor) error {
 // W + (α/r)·B·A.
 func (tr *trainer) merged() map[string]*ts.Tensor {
 	out := map[string]*ts.Tensor{}
-	scale := tr.cfg.LoRA.Alpha / float64(tr.cfg.LoRA.Rank)
+	c := tr.cfg.LoRA
+	scale := c.Alpha / float64(c.Rank)
 	ts.NoGrad(func() {
 		for i := range tr.m.Layers {
-			for _, name := range tr.cfg.LoRA.Targets {
+			for _, name := range c.Targets {
 				key := model.ModulePath(i, name) + ".weight"
 				W := tr.m.Params[key]
-				A := tr.lora["base_model.model."+model.ModulePath(i, name)+".lora_A.weight"]
-				B := tr.lora["base_model.model."+model.ModulePath(i, name)+".lora_B.weight"]
+				A := tr.adapters["base_model.model."+model.ModulePath(i, name)+".lora_A.weight"]
+				B := tr.adapters["base_model.model."+model.ModulePath(i, name)+".lora_B.weight"]
 				d := B.MustMatmul(A, false).MustMulScalar(ts.FloatScalar(scale), true).MustTotype(W.DType(), true)
 				out[key] = W.MustAdd(d, false)
 				d.MustDrop()

@@ -16,7 +16,7 @@ func TestResumeAfterKill(t *testing.T) {
 	lock(t)
 	modelDir, data := fixture(t, 12)
 	bin := filepath.Join(t.TempDir(), "train")
-	build := exec.Command("go", "build", "-o", bin, "github.com/ytrain/ytrain/train")
+	build := exec.Command("go", "build", "-o", bin, "github.com/ytrain/ytrain/cmd/train")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building train: %v\n%s", err, out)
 	}

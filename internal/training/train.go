@@ -6,23 +6,18 @@
 package training
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
-	"strings"
 	"time"
 
-	"github.com/sugarme/gotch"
 	"github.com/sugarme/gotch/ts"
 
-	"github.com/ytrain/ytrain/formats"
 	"github.com/ytrain/ytrain/internal/model"
-	"github.com/ytrain/ytrain/internal/scoring"
+	"github.com/ytrain/ytrain/internal/seq"
 	"github.com/ytrain/ytrain/internal/tensorboard"
 	"github.com/ytrain/ytrain/internal/torch"
 	"github.com/ytrain/ytrain/internal/weighting"
@@ -33,18 +28,18 @@ type Config struct {
 	Model  string   // HF model folder
 	Data   []string // token or packed record files
 	Output string   // checkpoints, metrics.jsonl, final model
-	Device gotch.Device
-	DType  gotch.DType
+	Device string   // cpu, cuda, cuda:N
+	DType  string   // auto, f32, bf16, f16
 
-	Kind       string // sft or cpt
+	Task       string // sft or cpt
 	TokenBatch int    // sft: answer tokens per step (windowed); 0: fused
 	V2Windows  bool   // sft windowed: the original v2's token-dropping windows
-	BatchSize  int    // rows per unit (fused SFT, CPT)
+	BatchSize  int    // sequences per unit (fused SFT, CPT)
 	Weighting  weighting.Scheme
-	TopK       int // EAFT's k: compute top-k entropies
 
-	UseLoRA bool
-	LoRA    model.LoRAConfig
+	// LoRA trains adapters on a frozen base; nil trains every weight (full
+	// fine-tuning, with float32 master weights).
+	LoRA *model.LoRAConfig
 
 	LR, Beta1, Beta2, Eps, WeightDecay float64
 	Schedule                           string
@@ -72,11 +67,11 @@ type Config struct {
 type trainer struct {
 	cfg      Config
 	m        *model.Model
-	lora     map[string]*ts.Tensor // PEFT key → adapter tensor; nil for full fine-tuning
-	fullFT   bool
+	adapters map[string]*ts.Tensor // PEFT key → adapter tensor; nil for full fine-tuning
 	opt      *adamW
 	sched    schedule
-	topK     int
+	topK     int // the weighting needs top-k entropies: k
+	layout   layout
 	tb       *tensorboard.Writer
 	log      *os.File // metrics.jsonl
 	evals    []evalSet
@@ -86,7 +81,7 @@ type trainer struct {
 
 type evalSet struct {
 	name string
-	rows []*row
+	seqs []*seq.Seq
 }
 
 // Run trains; it returns when the epochs or MaxSteps are done, or on the
@@ -95,57 +90,44 @@ func Run(cfg Config) error {
 	// grad mode and gotch's last error are per OS thread (see package torch)
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	tr := &trainer{cfg: cfg, topK: cfg.TopK, fullFT: !cfg.UseLoRA}
+	tr := &trainer{cfg: cfg}
+	if e, ok := cfg.Weighting.(weighting.EntropyUser); ok {
+		tr.topK = e.EntropyTopK()
+	}
 	modelDir := cfg.Model
-	if cfg.Resume != "" && tr.fullFT {
+	if cfg.Resume != "" && cfg.LoRA == nil {
 		modelDir = cfg.Resume // a full checkpoint is itself the model folder
 	}
-	mcfg, err := model.LoadConfig(cfg.Model)
-	if err != nil {
+	var err error
+	torch.ManualSeed(cfg.Seed)
+	if tr.m, err = model.Open(modelDir, cfg.Device, cfg.DType); err != nil {
 		return err
 	}
-	rows, err := readRows(cfg.Data, mcfg.Vocab)
+	defer tr.m.Close()
+	seqs, err := seq.Read(cfg.Data, tr.m.Cfg.Vocab)
 	if err != nil {
 		return err
 	}
 	for _, e := range cfg.Eval {
-		er, err := readRows([]string{e}, mcfg.Vocab)
+		es, err := seq.Read([]string{e}, tr.m.Cfg.Vocab)
 		if err != nil {
 			return err
 		}
-		tr.evals = append(tr.evals, evalSet{name: filepath.Base(e), rows: er})
+		tr.evals = append(tr.evals, evalSet{name: filepath.Base(e), seqs: es})
 	}
-	torch.ManualSeed(cfg.Seed)
-	if tr.m, err = model.Load(modelDir, cfg.Device, cfg.DType); err != nil {
+	trainable, err := tr.trainable()
+	if err != nil {
 		return err
 	}
-	defer tr.m.Close()
-	trainable := map[string]*ts.Tensor{}
-	if cfg.UseLoRA {
-		if tr.lora, err = tr.m.AttachLoRA(cfg.LoRA); err != nil {
-			return err
-		}
-		trainable = tr.lora
-	} else {
-		for name, p := range tr.m.Params {
-			p.MustRequiresGrad_(true)
-			trainable[name] = p
-		}
-	}
-	names := make([]string, 0, len(trainable))
-	for n := range trainable {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	tr.opt = newAdamW(trainable, names, cfg.Beta1, cfg.Beta2, cfg.Eps, cfg.WeightDecay)
+	tr.opt = newAdamW(trainable, sortedNames(trainable), cfg.Beta1, cfg.Beta2, cfg.Eps, cfg.WeightDecay)
 
-	mode := Fused
-	if cfg.Kind == "sft" && cfg.TokenBatch > 0 {
-		mode = Windowed
+	tr.layout = layout{stepping: Fused, batchSize: cfg.BatchSize, tokenBatch: cfg.TokenBatch,
+		v2Windows: cfg.V2Windows, shuffle: cfg.Shuffle, seed: cfg.Seed}
+	if cfg.Task == "sft" && cfg.TokenBatch > 0 {
+		tr.layout.stepping = Windowed
 	}
-	perEpoch := len(units(rows, mode, cfg.BatchSize, cfg.TokenBatch, cfg.V2Windows, false, 0, 0))
-	tr.perEpoch = perEpoch
-	stepsPerEpoch := (perEpoch + cfg.GradAccum - 1) / cfg.GradAccum
+	tr.perEpoch = len(tr.layout.units(seqs, 0))
+	stepsPerEpoch := (tr.perEpoch + cfg.GradAccum - 1) / cfg.GradAccum
 	total := stepsPerEpoch * cfg.Epochs
 	if cfg.MaxSteps > 0 && cfg.MaxSteps < total {
 		total = cfg.MaxSteps
@@ -153,7 +135,7 @@ func Run(cfg Config) error {
 	if tr.sched, err = newSchedule(cfg.Schedule, cfg.LR, cfg.Warmup, total); err != nil {
 		return err
 	}
-	tr.st = state{Seed: cfg.Seed, Mode: map[bool]string{true: "lora", false: "full"}[cfg.UseLoRA]}
+	tr.st = state{Seed: cfg.Seed, LoRA: cfg.LoRA != nil}
 	if cfg.Resume != "" {
 		st, err := tr.restore(cfg.Resume)
 		if err != nil {
@@ -174,10 +156,36 @@ func Run(cfg Config) error {
 		}
 		defer tr.tb.Close()
 	}
+	how := "fused"
+	if tr.layout.stepping == Windowed {
+		how = fmt.Sprintf("windowed, %d tokens", cfg.TokenBatch)
+	}
 	fmt.Fprintf(cfg.Progress, "train: %d rows, %d units/epoch (%s), %d steps; training %s; %s\n",
-		len(rows), perEpoch, map[Mode]string{Fused: "fused", Windowed: fmt.Sprintf("windowed, %d tokens", cfg.TokenBatch)}[mode],
-		total, describe(trainable), cfg.Weighting.Name())
-	return tr.loop(rows, mode, perEpoch, total)
+		len(seqs), tr.perEpoch, how, total, describe(trainable), cfg.Weighting.Name())
+	return tr.loop(seqs, total)
+}
+
+// trainable readies the weights to train: fresh LoRA adapters, or every
+// weight of the model.
+func (tr *trainer) trainable() (map[string]*ts.Tensor, error) {
+	if tr.cfg.LoRA != nil {
+		var err error
+		tr.adapters, err = tr.m.AttachLoRA(*tr.cfg.LoRA)
+		return tr.adapters, err
+	}
+	for _, p := range tr.m.Params {
+		p.MustRequiresGrad_(true)
+	}
+	return tr.m.Params, nil
+}
+
+func sortedNames(m map[string]*ts.Tensor) []string {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // stepAcc gathers the units of one optimizer step.
@@ -189,13 +197,14 @@ type stepAcc struct {
 	tokens          int
 }
 
-func (tr *trainer) loop(rows []*row, mode Mode, perEpoch, total int) error {
+func (tr *trainer) loop(seqs []*seq.Seq, total int) error {
 	cfg := tr.cfg
 	start := time.Now()
 	tokensSince, since := 0, time.Now()
 	tr.m.Training = true
+	perEpoch := tr.perEpoch
 	for epoch := tr.st.Unit / perEpoch; epoch < cfg.Epochs && tr.st.Step < total; epoch++ {
-		us := units(rows, mode, cfg.BatchSize, cfg.TokenBatch, cfg.V2Windows, cfg.Shuffle, cfg.Seed, epoch)
+		us := tr.layout.units(seqs, epoch)
 		var acc stepAcc
 		for k := tr.st.Unit - epoch*perEpoch; k < len(us) && tr.st.Step < total; k++ {
 			global := epoch*perEpoch + k
@@ -242,7 +251,7 @@ func (tr *trainer) loop(rows []*row, mode Mode, perEpoch, total int) error {
 	if err := tr.save(filepath.Join(cfg.Output, "final"), nil); err != nil {
 		return err
 	}
-	if cfg.Merge && tr.lora != nil {
+	if cfg.Merge && tr.adapters != nil {
 		dir := filepath.Join(cfg.Output, "merged")
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
@@ -262,163 +271,4 @@ func (tr *trainer) loop(rows []*row, mode Mode, perEpoch, total int) error {
 func (tr *trainer) checkpoint() error {
 	st := tr.st
 	return tr.save(filepath.Join(tr.cfg.Output, fmt.Sprintf("checkpoint-%d", tr.st.Step)), &st)
-}
-
-// step finishes an optimizer step: checks the gradients, clips, updates,
-// logs.
-func (tr *trainer) step(acc *stepAcc, tokens int, since, start time.Time, total int) error {
-	cfg := tr.cfg
-	defer tr.opt.zeroGrad()
-	if !acc.bad && acc.skipped == acc.units {
-		return nil // nothing contributed a gradient
-	}
-	norm := math.NaN()
-	if !acc.bad {
-		norm = tr.opt.gradNorm()
-	}
-	if math.IsNaN(norm) || math.IsInf(norm, 0) || math.IsNaN(acc.j) {
-		tr.st.BadSteps++
-		fmt.Fprintf(cfg.Progress, "train: step %d: loss or gradient not finite; step skipped (%d so far)\n", tr.st.Step+1, tr.st.BadSteps)
-		if tr.st.BadSteps >= cfg.MaxBadSteps {
-			return fmt.Errorf("%d steps with a non-finite loss or gradient (--max-bad-steps %d): lower --lr or check the data", tr.st.BadSteps, cfg.MaxBadSteps)
-		}
-		return nil
-	}
-	scale := 1.0
-	if cfg.GradClip > 0 && norm > cfg.GradClip {
-		scale = cfg.GradClip / (norm + 1e-6)
-	}
-	tr.st.Step++
-	lr := tr.sched.at(tr.st.Step)
-	tr.opt.update(lr, scale)
-	took := time.Since(since) // the step's units and its update, not the logging below
-
-	m := map[string]any{"step": tr.st.Step, "epoch": float64(tr.st.Unit) / float64(tr.perEpoch),
-		"loss": mean(acc.losses), "weighted_loss": acc.j / float64(acc.units-acc.skipped), "lr": lr, "grad_norm": norm,
-		"tokens_per_s": float64(tokens) / took.Seconds(), "step_time": took.Seconds(), "targets": len(acc.losses),
-		"skipped_units": acc.skipped}
-	var regions [weighting.NumRegions]int
-	for _, l := range acc.losses {
-		regions[weighting.Region(l)]++
-	}
-	for i, n := range weighting.RegionNames {
-		m["frac_"+n] = float64(regions[i]) / float64(max(1, len(acc.losses)))
-	}
-	if cfg.EvalEvery > 0 && tr.st.Step%cfg.EvalEvery == 0 || tr.st.Step == total {
-		for _, e := range tr.evals {
-			l, err := tr.evalLoss(e.rows)
-			if err != nil {
-				return err
-			}
-			m["eval/"+e.name+"/loss"] = l
-		}
-	}
-	if err := tr.record(m, acc.weights); err != nil {
-		return err
-	}
-	if tr.st.Step%max(1, cfg.LogEvery) == 0 || tr.st.Step == total {
-		el := time.Since(start)
-		eta := time.Duration(float64(el) / float64(tr.st.Step) * float64(total-tr.st.Step))
-		end := "\n"
-		if cfg.Terminal {
-			end = "   \r" // one line, rewritten in place
-		}
-		fmt.Fprintf(cfg.Progress, "step %d/%d  loss %.4f  weighted %.4f  lr %.2e  %.0f tok/s  ETA %s%s",
-			tr.st.Step, total, m["loss"], m["weighted_loss"], lr, m["tokens_per_s"], eta.Round(time.Second), end)
-	}
-	return nil
-}
-
-// record appends a metrics.jsonl line and the TensorBoard scalars (plus the
-// histogram of this step's weights).
-func (tr *trainer) record(m map[string]any, weights []float32) error {
-	b, _ := json.Marshal(m)
-	if _, err := tr.log.Write(append(b, '\n')); err != nil {
-		return err
-	}
-	if tr.tb == nil {
-		return nil
-	}
-	step := int64(tr.st.Step)
-	for k, v := range m {
-		if f, ok := toFloat(v); ok && k != "step" {
-			if !strings.HasPrefix(k, "eval/") {
-				k = "train/" + k
-			}
-			if err := tr.tb.Scalar(k, step, f); err != nil {
-				return err
-			}
-		}
-	}
-	if len(weights) > 0 {
-		w := make([]float64, len(weights))
-		for i, x := range weights {
-			w[i] = float64(x)
-		}
-		if err := tr.tb.Histogram("train/token_weight", step, w); err != nil {
-			return err
-		}
-	}
-	return tr.tb.Flush()
-}
-
-func toFloat(v any) (float64, bool) {
-	switch x := v.(type) {
-	case float64:
-		return x, !math.IsNaN(x) && !math.IsInf(x, 0)
-	case int:
-		return float64(x), true
-	}
-	return 0, false
-}
-
-func mean(v []float32) float64 {
-	s := 0.0
-	for _, x := range v {
-		s += float64(x)
-	}
-	return s / float64(max(1, len(v)))
-}
-
-// evalLoss is the mean unweighted loss over every target of a held-out set,
-// the early warning for over-fitting (domain set) and forgetting (general).
-func (tr *trainer) evalLoss(rows []*row) (float64, error) {
-	tr.m.Training = false
-	defer func() { tr.m.Training = true }()
-	sum, n := 0.0, 0
-	sc := &scoring.Scorer{M: tr.m, BatchTokens: 4096, Emit: func(s *formats.Score) error {
-		for _, l := range s.Loss {
-			sum += float64(l)
-		}
-		n += len(s.Loss)
-		return nil
-	}}
-	var err error
-	ts.NoGrad(func() {
-		for _, r := range rows {
-			if err = sc.AddPacked(r.packed()); err != nil {
-				return
-			}
-		}
-		err = sc.Close()
-	})
-	return sum / float64(max(1, n)), err
-}
-
-// packed turns a row back into a one-row packed record for the scorer.
-func (r *row) packed() *formats.Packed {
-	n := len(r.ids)
-	p := &formats.Packed{InputIDs: make([]int32, n), PositionIDs: make([]int32, n), SegmentIDs: make([]int32, n), LossMask: make(formats.Mask, n)}
-	segs := int64(0)
-	for t := range r.ids {
-		p.InputIDs[t], p.PositionIDs[t], p.SegmentIDs[t] = int32(r.ids[t]), int32(r.pos[t]), int32(r.seg[t])
-		segs = max(segs, r.seg[t])
-	}
-	for _, t := range r.targets {
-		p.LossMask[t] = 1
-	}
-	for s := int64(1); s <= segs; s++ {
-		p.DocIDs = append(p.DocIDs, fmt.Sprintf("%s#%d", r.id, s))
-	}
-	return p
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/ytrain/ytrain/internal/model"
 	"github.com/ytrain/ytrain/internal/packing"
 	"github.com/ytrain/ytrain/internal/safetensors"
+	"github.com/ytrain/ytrain/internal/seq"
 	"github.com/ytrain/ytrain/internal/tensorboard"
 	"github.com/ytrain/ytrain/internal/tinymodel"
 	"github.com/ytrain/ytrain/internal/torch"
@@ -92,10 +93,10 @@ func packedFixture(t *testing.T, data string) string {
 }
 
 func baseConfig(modelDir, data, out string) Config {
-	return Config{Model: modelDir, Data: []string{data}, Output: out, Device: gotch.CPU, DType: gotch.Float,
-		Kind: "sft", TokenBatch: 0, BatchSize: 4, Weighting: weighting.DefaultNLIRG(),
-		UseLoRA: true, LoRA: model.LoRAConfig{Rank: 4, Alpha: 8, Dropout: 0.1, Targets: model.Modules},
-		LR: 2e-2, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: 0.01, Schedule: "constant", GradAccum: 1,
+	return Config{Model: modelDir, Data: []string{data}, Output: out, Device: "cpu", DType: "f32",
+		Task: "sft", TokenBatch: 0, BatchSize: 4, Weighting: weighting.DefaultNLIRG(),
+		LoRA: &model.LoRAConfig{Rank: 4, Alpha: 8, Dropout: 0.1, Targets: model.Modules},
+		LR:   2e-2, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: 0.01, Schedule: "constant", GradAccum: 1,
 		Epochs: 6, Seed: 7, MaxBadSteps: 3, Progress: nopWriter{}}
 }
 
@@ -157,12 +158,12 @@ func TestLossFalls(t *testing.T) {
 	}{
 		{"sft fused lora", func(c *Config) {}},
 		{"sft windowed lora", func(c *Config) { c.TokenBatch, c.BatchSize, c.Epochs = 4, 1, 2 }},
-		{"sft fused full", func(c *Config) { c.UseLoRA, c.LR = false, 3e-3 }},
+		{"sft fused full", func(c *Config) { c.LoRA, c.LR = nil, 3e-3 }},
 		{"sft fused lora checkpointed", func(c *Config) { c.GradientCheckpointing = true }},
 		{"cpt full", func(c *Config) {
-			c.Kind, c.Data, c.UseLoRA, c.LR, c.BatchSize = "cpt", []string{packed}, false, 3e-3, 2
+			c.Task, c.Data, c.LoRA, c.LR, c.BatchSize = "cpt", []string{packed}, nil, 3e-3, 2
 		}},
-		{"cpt lora", func(c *Config) { c.Kind, c.Data, c.BatchSize = "cpt", []string{packed}, 2 }},
+		{"cpt lora", func(c *Config) { c.Task, c.Data, c.BatchSize = "cpt", []string{packed}, 2 }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -261,13 +262,13 @@ func TestLoRAWeightsUntouchedInMemory(t *testing.T) {
 		snap[n], _ = torch.Float32s(p)
 	}
 	tr := &trainer{cfg: cfg, m: m}
-	if tr.lora, err = m.AttachLoRA(cfg.LoRA); err != nil {
+	if tr.adapters, err = m.AttachLoRA(*cfg.LoRA); err != nil {
 		t.Fatal(err)
 	}
-	names := sortedKeys(tr.lora)
-	tr.opt = newAdamW(tr.lora, names, 0.9, 0.999, 1e-8, 0.01)
-	rows, _ := readRows(cfg.Data, vocab)
-	for _, u := range units(rows, Fused, 2, 0, false, false, 0, 0) {
+	names := sortedKeys(tr.adapters)
+	tr.opt = newAdamW(tr.adapters, names, 0.9, 0.999, 1e-8, 0.01)
+	seqs, _ := seq.Read(cfg.Data, vocab)
+	for _, u := range (layout{stepping: Fused, batchSize: 2}).units(seqs, 0) {
 		if _, err := tr.runUnit(&u, 1); err != nil {
 			t.Fatal(err)
 		}
@@ -294,10 +295,10 @@ func TestGradientCheckpointingGradients(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tr := &trainer{cfg: cfg, m: m, fullFT: full}
+		tr := &trainer{cfg: cfg, m: m}
 		params := m.Params
 		if !full {
-			params, _ = m.AttachLoRA(cfg.LoRA)
+			params, _ = m.AttachLoRA(*cfg.LoRA)
 			// B starts at zero, which would hide errors in A's gradient
 			for _, n := range sortedKeys(params) {
 				if strings.HasSuffix(n, "lora_B.weight") {
@@ -313,8 +314,8 @@ func TestGradientCheckpointingGradients(t *testing.T) {
 			}
 		}
 		tr.opt = newAdamW(params, sortedKeys(params), 0.9, 0.999, 1e-8, 0)
-		rows, _ := readRows(cfg.Data, vocab)
-		u := units(rows, Fused, 4, 0, false, false, 0, 0)[0]
+		seqs, _ := seq.Read(cfg.Data, vocab)
+		u := (layout{stepping: Fused, batchSize: 4}).units(seqs, 0)[0]
 		grads := func(gc bool) map[string][]float32 {
 			tr.cfg.GradientCheckpointing = gc
 			tr.opt.zeroGrad()
@@ -436,7 +437,7 @@ func TestBadStepsStop(t *testing.T) {
 	lock(t)
 	modelDir, data := fixture(t, 8)
 	cfg := baseConfig(modelDir, data, t.TempDir())
-	cfg.UseLoRA, cfg.LR, cfg.BatchSize, cfg.Epochs = false, 1e6, 1, 20
+	cfg.LoRA, cfg.LR, cfg.BatchSize, cfg.Epochs = nil, 1e6, 1, 20
 	err := Run(cfg)
 	if err == nil || !strings.Contains(err.Error(), "3 steps with a non-finite loss or gradient (--max-bad-steps 3)") {
 		t.Fatalf("got %v", err)

@@ -30,6 +30,14 @@ type Scheme interface {
 	Weights(toks []Token, w []float32)
 }
 
+// EntropyUser is a Scheme that reads Token.Entropy: the trainer computes,
+// for each target, the entropy of the model's EntropyTopK() likeliest
+// tokens renormalised, and fills it in.
+type EntropyUser interface {
+	Scheme
+	EntropyTopK() int
+}
+
 // None weighs every token 1 (plain cross-entropy).
 type None struct{}
 
@@ -98,6 +106,9 @@ type EAFT struct {
 
 // Name implements Scheme.
 func (EAFT) Name() string { return "eaft" }
+
+// EntropyTopK implements EntropyUser.
+func (e EAFT) EntropyTopK() int { return e.TopK }
 
 // Weights implements Scheme.
 func (e EAFT) Weights(toks []Token, w []float32) {

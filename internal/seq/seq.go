@@ -1,0 +1,235 @@
+// Package seq is the one path from records to tensors: token and packed
+// records become sequences of int64 ids, positions and segments (Seq), and
+// sequences become padded (B, T) batches on a device (Batch), for score,
+// train and generate alike.
+package seq
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/sugarme/gotch"
+	"github.com/sugarme/gotch/ts"
+
+	"github.com/ytrain/ytrain/formats"
+	"github.com/ytrain/ytrain/internal/torch"
+)
+
+// Seq is one row the model runs: a token record (one document) or a packed
+// row (documents laid end to end).
+type Seq struct {
+	IDs     []int64 // (T) token ids
+	Pos     []int64 // (T) positions, restarting at 0 for every document
+	Seg     []int64 // (T) segments: document 1..k, 0 on padding
+	Targets []int   // positions t ≥ 1 whose token is a target, predicted from t−1
+	Docs    []Doc   // by segment: Docs[s−1]
+	Packed  bool    // from a packed record
+}
+
+// Doc is one document of a sequence.
+type Doc struct {
+	ID   string
+	Meta json.RawMessage
+}
+
+// FromToken makes a one-document sequence of a token record.
+func FromToken(r *formats.Token) *Seq {
+	s := newSeq(r.InputIDs, nil, nil, r.LossMask)
+	s.Docs = []Doc{{r.ID, r.Meta}}
+	return s
+}
+
+// FromPacked makes a sequence of a packed row.
+func FromPacked(r *formats.Packed) *Seq {
+	s := newSeq(r.InputIDs, r.PositionIDs, r.SegmentIDs, r.LossMask)
+	for _, id := range r.DocIDs {
+		s.Docs = append(s.Docs, Doc{ID: id})
+	}
+	s.Packed = true
+	return s
+}
+
+// FromIDs makes a one-document sequence of ids with no targets (a prompt).
+func FromIDs(ids []int32) *Seq { return newSeq(ids, nil, nil, nil) }
+
+func newSeq(ids, pos, seg []int32, mask formats.Mask) *Seq {
+	n := len(ids)
+	s := &Seq{IDs: make([]int64, n), Pos: make([]int64, n), Seg: make([]int64, n)}
+	for t, v := range ids {
+		s.IDs[t], s.Pos[t], s.Seg[t] = int64(v), int64(t), 1
+		if pos != nil {
+			s.Pos[t], s.Seg[t] = int64(pos[t]), int64(seg[t])
+		}
+		if t > 0 && mask != nil && mask[t] == 1 {
+			s.Targets = append(s.Targets, t)
+		}
+	}
+	return s
+}
+
+// Len is the number of positions.
+func (s *Seq) Len() int { return len(s.IDs) }
+
+// Name names the sequence in messages: its document, or its documents.
+func (s *Seq) Name() string {
+	if len(s.Docs) == 1 {
+		return s.Docs[0].ID
+	}
+	ids := make([]string, len(s.Docs))
+	for i, d := range s.Docs {
+		ids[i] = d.ID
+	}
+	return fmt.Sprint(ids)
+}
+
+// checkVocab catches data tokenized for another model before libtorch does.
+func (s *Seq) checkVocab(vocab int64) error {
+	for t, v := range s.IDs {
+		if v >= vocab {
+			return fmt.Errorf("input_ids[%d] = %d is outside the model's vocabulary of %d (tokenized for another model?)", t, v, vocab)
+		}
+	}
+	return nil
+}
+
+// Each reads the token or packed records of path ("-": stdin) in order and
+// hands each to fn as a sequence, its ids checked against the model's
+// vocabulary. Errors name the file and record.
+func Each(path string, stdin io.Reader, vocab int64, fn func(*Seq) error) error {
+	r, name := stdin, "stdin"
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		r, name = f, path
+	}
+	br := bufio.NewReaderSize(r, 1<<16)
+	kind, err := formats.PeekKind(br)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	add := func(s *Seq) error {
+		if err := s.checkVocab(vocab); err != nil {
+			if !s.Packed {
+				return fmt.Errorf("record %q: %w", s.Docs[0].ID, err)
+			}
+			return err
+		}
+		return fn(s)
+	}
+	switch kind {
+	case formats.TokenCodec.Kind:
+		return formats.Each(br, name, formats.TokenCodec, func(r *formats.Token) error { return add(FromToken(r)) })
+	case formats.PackedCodec.Kind:
+		return formats.Each(br, name, formats.PackedCodec, func(r *formats.Packed) error { return add(FromPacked(r)) })
+	}
+	return fmt.Errorf("%s: %s records cannot be run (want token or packed records)", name, kind)
+}
+
+// Read reads every sequence of paths that has a target to learn from.
+func Read(paths []string, vocab int64) ([]*Seq, error) {
+	var out []*Seq
+	for _, p := range paths {
+		err := Each(p, nil, vocab, func(s *Seq) error {
+			if len(s.Targets) > 0 {
+				out = append(out, s)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no records with targets in %v", paths)
+	}
+	return out, nil
+}
+
+// Batch is sequences padded into (B, T) rows, with the targets chosen to be
+// predicted. Right padding is segment 0 and never a target; left padding
+// (prompts for generation) is segment 0 too, so no prompt attends to it.
+type Batch struct {
+	B, T          int64
+	IDs, Pos, Seg []int64 // (B*T)
+	// Prev[k] is the flat index (b*T + t−1) of the position that predicts
+	// target k, Tgt[k] its token; Rows[k] the row it belongs to.
+	Prev, Tgt []int64
+	Rows      []int
+}
+
+// NewBatch pads seqs on the right to the longest; targets[i] lists the
+// target positions of seqs[i] to predict (nil targets: every target of
+// every row).
+func NewBatch(seqs []*Seq, targets [][]int) *Batch {
+	b := &Batch{B: int64(len(seqs))}
+	for _, s := range seqs {
+		b.T = max(b.T, int64(s.Len()))
+	}
+	b.alloc()
+	for i, s := range seqs {
+		off := int64(i) * b.T
+		copy(b.IDs[off:], s.IDs)
+		copy(b.Pos[off:], s.Pos)
+		copy(b.Seg[off:], s.Seg)
+		tg := s.Targets
+		if targets != nil {
+			tg = targets[i]
+		}
+		for _, t := range tg {
+			b.Prev = append(b.Prev, off+int64(t-1))
+			b.Tgt = append(b.Tgt, s.IDs[t])
+			b.Rows = append(b.Rows, i)
+		}
+	}
+	return b
+}
+
+// LeftPadded pads seqs on the left to the longest, so that every row's last
+// position is the last column (generation appends there).
+func LeftPadded(seqs []*Seq) *Batch {
+	b := &Batch{B: int64(len(seqs))}
+	for _, s := range seqs {
+		b.T = max(b.T, int64(s.Len()))
+	}
+	b.alloc()
+	for i, s := range seqs {
+		off := int64(i)*b.T + b.T - int64(s.Len())
+		copy(b.IDs[off:], s.IDs)
+		copy(b.Pos[off:], s.Pos)
+		copy(b.Seg[off:], s.Seg)
+	}
+	return b
+}
+
+func (b *Batch) alloc() {
+	n := b.B * b.T
+	b.IDs, b.Pos, b.Seg = make([]int64, n), make([]int64, n), make([]int64, n)
+}
+
+// Tensors uploads ids, positions and segments to dev as (B, T) int64
+// tensors registered in s.
+func (b *Batch) Tensors(s *torch.Scope, dev gotch.Device) (ids, pos, seg *ts.Tensor, err error) {
+	if ids, err = Upload(s, dev, b.IDs, b.B, b.T); err != nil {
+		return nil, nil, nil, err
+	}
+	if pos, err = Upload(s, dev, b.Pos, b.B, b.T); err != nil {
+		return nil, nil, nil, err
+	}
+	seg, err = Upload(s, dev, b.Seg, b.B, b.T)
+	return ids, pos, seg, err
+}
+
+// Upload makes a tensor of shape from vals on dev, registered in s.
+func Upload(s *torch.Scope, dev gotch.Device, vals []int64, shape ...int64) (*ts.Tensor, error) {
+	t, err := torch.Int64s(vals, dev, shape...)
+	if err != nil {
+		return nil, err
+	}
+	return s.Add(t), nil
+}

@@ -1,0 +1,132 @@
+package training
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/ytrain/ytrain/internal/model"
+	"github.com/ytrain/ytrain/internal/weighting"
+)
+
+// Usage heads train --help.
+const Usage = `usage: train --model DIR --output DIR [flags] FILE...
+
+FILEs are token records (tokenize; SFT) or packed rows (pack; CPT), Arrow or JSON Lines.
+They are read in order (the order is the curriculum: see rank); --shuffle mixes them.
+
+Weighting (default nlirg, the seed's intent; the original's CLI defaulted it off):
+each target token's loss ℓ is multiplied by a detached weight w(ℓ) (docs/nlirg.md):
+  nlirg  rising sigmoid up to --nlirg-threshold, falling after, 0 from --nlirg-deadline
+  dft    w = p;  focal  w = (1−p)^γ;  eaft  normalised top-k entropy^α
+  trunc  drops the highest-loss fraction;  none  w = 1
+SFT reduces Σ w·ℓ / #(w·ℓ ≠ 0) (a step whose weights are all 0 is skipped and counted);
+CPT takes the mean over real targets.
+
+SFT modes: --token-batch N (default 10, as the seed) takes an optimizer step every N answer
+tokens, each after a full forward over the sequence (the original's windowed stepping, every
+answer token covered); --token-batch 0 is fused: one forward/backward per --batch-size
+documents, every token weighted, many times faster.
+
+Defaults follow the original where it has one: lr 5e-6, LoRA r 16, α 32, dropout 0.2 on all
+seven projections, AdamW weight decay 0.01, constant LR, no clipping, no shuffle.
+
+`
+
+// Flags are train's command-line settings: a Config, plus what the command
+// line says in other words (the weighting by name, --full, the LoRA
+// targets as a list).
+type Flags struct {
+	Config
+	weighting string
+	params    weighting.Params
+	full      bool
+	lora      model.LoRAConfig
+	targets   string
+	overwrite bool
+}
+
+// Register binds f to fs.
+func (f *Flags) Register(fs *pflag.FlagSet) {
+	c, p := &f.Config, &f.params
+	*p = weighting.DefaultParams()
+	fs.StringVar(&c.Model, "model", "", "Hugging Face model folder (required)")
+	fs.StringVar(&c.Output, "output", "", "output folder: checkpoint-N/, final/, merged/, metrics.jsonl (required)")
+	fs.StringVar(&c.Task, "kind", "sft", "sft (token records) or cpt (packed rows)")
+	fs.IntVar(&c.TokenBatch, "token-batch", 10, "sft: answer tokens per optimizer step (windowed); 0 = fused")
+	fs.BoolVar(&c.V2Windows, "v2-windows", false, "sft windowed: reproduce the original v2's windows, which skip each window's last token and the remainder (for comparing numbers only)")
+	fs.IntVar(&c.BatchSize, "batch-size", 1, "documents (fused SFT) or packed rows (CPT) per unit")
+	fs.StringVar(&f.weighting, "weighting", "nlirg", "token weighting: "+strings.Join(weighting.Names(), ", "))
+	p.Flags(fs)
+	fs.BoolVar(&f.full, "full", false, "full fine-tuning (float32 master weights) instead of LoRA")
+	fs.IntVar(&f.lora.Rank, "lora-rank", 16, "LoRA rank")
+	fs.Float64Var(&f.lora.Alpha, "lora-alpha", 32, "LoRA alpha (scale α/r)")
+	fs.Float64Var(&f.lora.Dropout, "lora-dropout", 0.2, "LoRA dropout")
+	fs.StringVar(&f.targets, "lora-targets", strings.Join(model.Modules, ","), "modules to adapt")
+	fs.Float64Var(&c.LR, "lr", 5e-6, "peak learning rate")
+	fs.Float64Var(&c.Beta1, "beta1", 0.9, "AdamW β1")
+	fs.Float64Var(&c.Beta2, "beta2", 0.999, "AdamW β2")
+	fs.Float64Var(&c.Eps, "adam-eps", 1e-8, "AdamW ε")
+	fs.Float64Var(&c.WeightDecay, "weight-decay", 0.01, "AdamW decoupled weight decay")
+	fs.StringVar(&c.Schedule, "lr-schedule", "constant", "constant, linear or cosine (after warmup)")
+	fs.Float64Var(&c.Warmup, "warmup", 0, "warmup steps, or a fraction of the run when < 1")
+	fs.Float64Var(&c.GradClip, "grad-clip", 0, "clip the global gradient norm (0 = off)")
+	fs.IntVar(&c.GradAccum, "grad-accum", 1, "units per optimizer step")
+	fs.IntVar(&c.Epochs, "epochs", 3, "passes over the data")
+	fs.IntVar(&c.MaxSteps, "max-steps", 0, "stop after this many optimizer steps (0 = all epochs)")
+	fs.Int64Var(&c.Seed, "seed", 42, "seed for LoRA init, dropout and --shuffle")
+	fs.BoolVar(&c.Shuffle, "shuffle", false, "shuffle rows each epoch (off: the input order is the curriculum)")
+	fs.BoolVar(&c.GradientCheckpointing, "gradient-checkpointing", false, "keep only each layer's input and recompute the layer in backward")
+	fs.StringArrayVar(&c.Eval, "eval-data", nil, "held-out token/packed file whose loss is logged (repeatable)")
+	fs.IntVar(&c.EvalEvery, "eval-every", 50, "steps between evaluations (and at the end)")
+	fs.IntVar(&c.SaveEvery, "save-every", 0, "steps between checkpoints (0: at epoch ends only)")
+	fs.BoolVar(&c.Merge, "merge", false, "LoRA: also write the merged full model to OUTPUT/merged")
+	fs.StringVar(&c.Resume, "resume", "", "continue from this checkpoint-N folder")
+	fs.BoolVar(&f.overwrite, "overwrite", false, "train into an output folder that already has checkpoints")
+	fs.StringVar(&c.TensorBoard, "tensorboard", "", "write TensorBoard event files here")
+	fs.IntVar(&c.LogEvery, "log-every", 10, "steps between progress lines")
+	fs.IntVar(&c.MaxBadSteps, "max-bad-steps", 10, "stop after this many steps with a non-finite loss or gradient")
+}
+
+// Finish checks the flags and completes the Config they describe.
+func (f *Flags) Finish() (*Config, error) {
+	c := &f.Config
+	switch {
+	case c.Model == "":
+		return nil, errors.New("--model is required")
+	case c.Output == "":
+		return nil, errors.New("--output is required")
+	case len(c.Data) == 0:
+		return nil, errors.New("no training data: name token or packed record files")
+	case c.Task != "sft" && c.Task != "cpt":
+		return nil, fmt.Errorf("--kind %q: want sft or cpt", c.Task)
+	case c.TokenBatch < 0 || c.BatchSize < 1 || c.GradAccum < 1 || c.Epochs < 1:
+		return nil, errors.New("want --token-batch ≥ 0, --batch-size, --grad-accum and --epochs ≥ 1")
+	case c.Task == "sft" && c.TokenBatch > 0 && c.BatchSize > 1:
+		return nil, errors.New("--batch-size > 1 needs fused SFT (--token-batch 0): windowed steps go one document at a time")
+	case c.LR <= 0:
+		return nil, errors.New("--lr must be positive")
+	}
+	if c.Resume == "" && !f.overwrite {
+		if old, _ := filepath.Glob(filepath.Join(c.Output, "checkpoint-*")); len(old) > 0 {
+			return nil, fmt.Errorf("%s already has checkpoints (%s): --resume one, or --overwrite", c.Output, filepath.Base(old[0]))
+		}
+	}
+	var err error
+	if c.Weighting, err = weighting.New(f.weighting, f.params); err != nil {
+		return nil, err
+	}
+	if !f.full {
+		f.lora.Targets = strings.Split(f.targets, ",")
+		c.LoRA = &f.lora
+	}
+	c.Progress = os.Stderr
+	if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+		c.Terminal = true
+	}
+	return c, nil
+}
