@@ -15,7 +15,7 @@ include mk/torch.mk
 
 build: deps gotch shim
 	@mkdir -p $(BIN)
-	$(GO) build -o $(BIN)/ $(addprefix ./,$(TOOLS))
+	$(GO) build -o $(BIN)/ $(addprefix ./cmd/,$(TOOLS))
 
 vet: gotch
 	$(GO) vet ./...

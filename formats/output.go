@@ -65,3 +65,46 @@ func (o *Output) Abort() {
 		o.f = nil
 	}
 }
+
+// WriteFile writes a tool's output to path ("" or "-": stdout) with fn. A
+// file appears, whole, only when fn succeeds.
+func WriteFile(path string, stdout io.Writer, fn func(io.Writer) error) error {
+	o, err := CreateOutput(path, stdout)
+	if err != nil {
+		return err
+	}
+	defer o.Abort()
+	if err := fn(o); err != nil {
+		return err
+	}
+	return o.Commit()
+}
+
+// Sink is where a tool writes its records: -o FILE or stdout, in the
+// encoding --format names (see OutputFormat).
+type Sink struct {
+	path   string
+	enc    Format
+	stdout *os.File
+}
+
+// NewSink checks the --format flag against -o path.
+func NewSink(path, format string, stdout *os.File) (*Sink, error) {
+	enc, err := OutputFormat(format, path, stdout)
+	if err != nil {
+		return nil, err
+	}
+	return &Sink{path, enc, stdout}, nil
+}
+
+// WriteRecords writes c's records to s with fn; a file appears, whole, only
+// when fn succeeds.
+func WriteRecords[T any](s *Sink, c *Codec[T], fn func(*Writer[T]) error) error {
+	return WriteFile(s.path, s.stdout, func(out io.Writer) error {
+		w := NewWriter(out, s.enc, c)
+		if err := fn(w); err != nil {
+			return err
+		}
+		return w.Close()
+	})
+}

@@ -81,7 +81,7 @@ FORCE:
 dist: $(SHIM) $(GOTCH_DIR)/.stamp | deps
 	rm -rf dist
 	mkdir -p dist/bin dist/lib dist/shim-src
-	$(GO) build -tags gotch_dist -o dist/bin/ $(addprefix ./,$(TOOLS)) ./tools/tinymodel
+	$(GO) build -tags gotch_dist -o dist/bin/ $(addprefix ./cmd/,$(TOOLS)) ./tools/tinymodel
 	cp $(SHIM) $(SHIM_DIR)/stubs.txt $(SHIM_DIR)/shim.env dist/lib/
 	cp tools/shim/build_shim.sh tools/shim/stub.awk tools/shim/stubs-libtorch-*.txt \
 	   $(GOTCH_DIR)/libtch/csrc/* $(GOTCH_DIR)/libtch/torch_api.h $(GOTCH_DIR)/libtch/torch_api_generated.h dist/shim-src/

@@ -21,7 +21,7 @@ log "tokenize the domain set and the general held-out text"
 
 log "score the domain set with the base model and rank it (worst first in the report)"
 "$bin/score" --model "$base" -o "$D/domain.scores.arrow" "$D/domain.arrow"
-"$bin/rank" --scores "$D/domain.scores.arrow" --mode filtered --normalize --mix interleave:4 \
+"$bin/rank" --scores "$D/domain.scores.arrow" --mode filtered --per-target --mix interleave:4 \
 	--report "$D/rank-report.md" -o "$D/domain.ranked.arrow" "$D/domain.arrow"
 
 log "fine-tune with NLIRG (LoRA, fused steps)"

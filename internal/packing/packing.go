@@ -7,6 +7,7 @@ package packing
 
 import (
 	"fmt"
+	"io"
 	"sort"
 
 	"github.com/ytrain/ytrain/formats"
@@ -181,4 +182,27 @@ func (p *Packer) Flush() error {
 		}
 	}
 	return nil
+}
+
+// Run packs every token record of paths ("-": stdin), in order, into emit.
+func Run(opt Options, paths []string, stdin io.Reader, emit func(*formats.Packed) error) (Stats, error) {
+	p, err := New(opt, emit)
+	if err != nil {
+		return Stats{}, err
+	}
+	in := formats.OpenInputs(paths, stdin, formats.TokenCodec)
+	defer in.Close()
+	for {
+		rec, err := in.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return p.Stats, err
+		}
+		if err := p.Add(rec); err != nil {
+			return p.Stats, err
+		}
+	}
+	return p.Stats, p.Flush()
 }

@@ -26,7 +26,7 @@ var Modes = []Mode{Similarity, Filtered, Divergence, IFD, PPL}
 // ModeOptions selects a mode and its parameters.
 type ModeOptions struct {
 	Mode         Mode
-	Normalize    bool    // filtered: divide the count by the number of targets
+	PerTarget    bool    // filtered: divide the count by the number of targets
 	SmoothWindow int     // divergence: centred rolling-mean window
 	ZThreshold   float64 // divergence: a span needs a divergence of at least this
 }
@@ -38,17 +38,17 @@ type Result struct {
 	Spans []Span // divergence: the anomalous spans
 }
 
-// Scorer scores one document's curves.
-type Scorer func(*formats.Score) (Result, error)
+// Rule scores one document's curves for ranking.
+type Rule func(*formats.Score) (Result, error)
 
-// NewScorer checks o and returns its scoring rule.
-func NewScorer(o ModeOptions) (Scorer, error) {
-	var f Scorer
+// NewRule checks o and returns its scoring rule.
+func NewRule(o ModeOptions) (Rule, error) {
+	var f Rule
 	switch o.Mode {
 	case Similarity:
 		f = similarity
 	case Filtered:
-		f = func(s *formats.Score) (Result, error) { return filtered(s, o.Normalize), nil }
+		f = func(s *formats.Score) (Result, error) { return filtered(s, o.PerTarget), nil }
 	case Divergence:
 		if o.SmoothWindow < 1 {
 			return nil, fmt.Errorf("--smooth-window %d: want 1 or more", o.SmoothWindow)
@@ -110,9 +110,9 @@ func similarity(s *formats.Score) (Result, error) {
 }
 
 // filtered counts targets with loss > 3, each weighted 1 when the model was
-// confident (entropy ≤ 1) and 0.5 otherwise; normalize divides by the number
+// confident (entropy ≤ 1) and 0.5 otherwise; perTarget divides by the number
 // of targets, so long answers do not win by length alone.
-func filtered(s *formats.Score, normalize bool) Result {
+func filtered(s *formats.Score, perTarget bool) Result {
 	var sure, unsure int
 	for k, l := range s.Loss {
 		if l > 3 {
@@ -124,7 +124,7 @@ func filtered(s *formats.Score, normalize bool) Result {
 		}
 	}
 	score := float64(sure) + 0.5*float64(unsure)
-	if normalize && len(s.Loss) > 0 {
+	if perTarget && len(s.Loss) > 0 {
 		score /= float64(len(s.Loss))
 	}
 	return Result{Score: score, Why: fmt.Sprintf("%d confident-wrong (loss > 3, entropy ≤ 1) and %d unsure-wrong (loss > 3, entropy > 1) of %s",

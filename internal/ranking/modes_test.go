@@ -22,7 +22,7 @@ func near(t *testing.T, what string, got, want float64) {
 
 func score(t *testing.T, o ModeOptions, s *formats.Score) Result {
 	t.Helper()
-	f, err := NewScorer(o)
+	f, err := NewRule(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,8 +75,8 @@ func TestFiltered(t *testing.T) {
 	if want := "2 confident-wrong (loss > 3, entropy ≤ 1) and 1 unsure-wrong (loss > 3, entropy > 1) of 5 targets"; r.Why != want {
 		t.Errorf("why %q, want %q", r.Why, want)
 	}
-	near(t, "filtered --normalize", score(t, ModeOptions{Mode: Filtered, Normalize: true}, s).Score, 0.5)
-	near(t, "filtered, no targets", score(t, ModeOptions{Mode: Filtered, Normalize: true}, curves(nil, nil)).Score, 0)
+	near(t, "filtered --per-target", score(t, ModeOptions{Mode: Filtered, PerTarget: true}, s).Score, 0.5)
+	near(t, "filtered, no targets", score(t, ModeOptions{Mode: Filtered, PerTarget: true}, curves(nil, nil)).Score, 0)
 }
 
 func TestSmooth(t *testing.T) {
@@ -183,7 +183,7 @@ func TestIFD(t *testing.T) {
 	near(t, "ifd 0/0", score(t, o, zero).Score, 1)
 	near(t, "ifd, no targets", score(t, o, curves(nil, nil)).Score, 1)
 
-	f, _ := NewScorer(o)
+	f, _ := NewRule(o)
 	if _, err := f(curves([]float32{1}, []float32{1})); err == nil || !strings.Contains(err.Error(), "score --prompt-free") {
 		t.Errorf("no prompt-free data: err %v", err)
 	}
@@ -203,14 +203,14 @@ func TestPPL(t *testing.T) {
 	near(t, "ppl, no targets", score(t, ModeOptions{Mode: PPL}, curves(nil, nil)).Score, 1)
 }
 
-func TestScorerErrors(t *testing.T) {
-	if _, err := NewScorer(ModeOptions{Mode: "loss"}); err == nil || !strings.Contains(err.Error(), "similarity, filtered, divergence, ifd, ppl") {
+func TestRuleErrors(t *testing.T) {
+	if _, err := NewRule(ModeOptions{Mode: "loss"}); err == nil || !strings.Contains(err.Error(), "similarity, filtered, divergence, ifd, ppl") {
 		t.Errorf("unknown mode: %v", err)
 	}
-	if _, err := NewScorer(ModeOptions{Mode: Divergence}); err == nil {
+	if _, err := NewRule(ModeOptions{Mode: Divergence}); err == nil {
 		t.Error("divergence with window 0 accepted")
 	}
-	f, _ := NewScorer(ModeOptions{Mode: PPL})
+	f, _ := NewRule(ModeOptions{Mode: PPL})
 	if _, err := f(curves([]float32{1, float32(math.NaN())}, []float32{0, 0})); err == nil || !strings.Contains(err.Error(), "loss[1] is NaN") {
 		t.Errorf("NaN curve: %v", err)
 	}

@@ -42,7 +42,7 @@ func Rank(opt Options, stdin io.Reader) (*Ranking, error) {
 	if stdinCount(opt.Scores)+stdinCount(opt.Records) > 1 {
 		return nil, errors.New(`stdin ("-") can be read once: give either the scores or the records there`)
 	}
-	score, err := NewScorer(opt.Mode)
+	score, err := NewRule(opt.Mode)
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +103,7 @@ type scored struct {
 
 // readScores scores every record as it is read, keeping only the results
 // (the curves can be large); ids lists the ids in input order.
-func readScores(paths []string, stdin io.Reader, score Scorer) (map[string]scored, []string, error) {
+func readScores(paths []string, stdin io.Reader, score Rule) (map[string]scored, []string, error) {
 	in := formats.OpenInputs(paths, stdin, formats.ScoreCodec)
 	defer in.Close()
 	byID := map[string]scored{}

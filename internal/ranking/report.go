@@ -14,7 +14,7 @@ func describe(o ModeOptions) string {
 		return "−r(entropy, loss) over the aligned curves: high when the loss peaks where the model is sure"
 	case Filtered:
 		s := "targets with loss > 3, weighted 1 at entropy ≤ 1 and 0.5 above"
-		if o.Normalize {
+		if o.PerTarget {
 			s += ", divided by the number of targets"
 		}
 		return s

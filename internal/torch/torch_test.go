@@ -166,17 +166,17 @@ func TestPureToolsDoNotLinkTorch(t *testing.T) {
 	}
 	checked := 0
 	for _, tool := range []string{"tokenize", "pack", "rank", "evaluate"} {
-		if gofiles, _ := filepath.Glob(filepath.Join(root, tool, "*.go")); len(gofiles) == 0 {
+		if gofiles, _ := filepath.Glob(filepath.Join(root, "cmd", tool, "*.go")); len(gofiles) == 0 {
 			t.Logf("%s: no package yet", tool)
 			continue
 		}
-		cmd := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", "./"+tool)
+		cmd := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", "./cmd/"+tool)
 		cmd.Dir = root
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()
 		if err != nil {
-			t.Errorf("go list ./%s: %v\n%s", tool, err, stderr.String())
+			t.Errorf("go list ./cmd/%s: %v\n%s", tool, err, stderr.String())
 			continue
 		}
 		for _, p := range strings.Fields(string(out)) {

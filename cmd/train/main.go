@@ -1,0 +1,6 @@
+// Command train: see package train.
+package main
+
+import "github.com/ytrain/ytrain/train"
+
+func main() { train.Main() }

@@ -1,0 +1,61 @@
+// Package cli is what every tool's main.go shares: running and exiting,
+// the flag set and its help, the list of inputs, and the flags of the tools
+// that run a model. A tool's main.go is flags, open, one call, exit code.
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+
+	"github.com/spf13/pflag"
+)
+
+// Main runs a tool and exits: 0 on success and for --help, 1 with
+// "NAME: error" on stderr otherwise.
+func Main(name string, run func(args []string) error) {
+	// libtorch's grad mode and gotch's last error are per OS thread: the
+	// tools that drive torch do it from this goroutine
+	runtime.LockOSThread()
+	err := run(os.Args[1:])
+	if err != nil && !errors.Is(err, pflag.ErrHelp) {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+// Flags returns a tool's flag set; --help prints usage, then the flags.
+func Flags(name, usage string) *pflag.FlagSet {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	fs.SortFlags = false
+	fs.Usage = func() {
+		fmt.Fprint(os.Stderr, usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// Inputs are the files named after the flags, or stdin ("-") when none is.
+func Inputs(fs *pflag.FlagSet) []string {
+	if fs.NArg() == 0 {
+		return []string{"-"}
+	}
+	return fs.Args()
+}
+
+// Torch holds the flags of the tools that run a model. (This package does
+// not link libtorch: tokenize, pack, rank and evaluate never do.)
+type Torch struct {
+	Device  string
+	DType   string
+	Threads int
+}
+
+// Flags adds --device, --dtype and --threads to fs.
+func (t *Torch) Flags(fs *pflag.FlagSet) {
+	fs.StringVar(&t.Device, "device", "cpu", "cpu, cuda or cuda:N")
+	fs.StringVar(&t.DType, "dtype", "auto", "compute dtype: auto (f32 on CPU, the checkpoint's on GPU), f32, bf16 or f16")
+	fs.IntVar(&t.Threads, "threads", 0, "libtorch CPU threads (0: libtorch's default)")
+}

@@ -1,0 +1,171 @@
+package generation
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/ytrain/ytrain/internal/bpe"
+	"github.com/ytrain/ytrain/internal/chat"
+	"github.com/ytrain/ytrain/internal/corpus"
+	"github.com/ytrain/ytrain/internal/model"
+)
+
+// Job is what generate answers and how prompts are rendered.
+type Job struct {
+	Tokenizer   string // tokenizer.json or folder; "" for the model folder
+	Template    string // auto, chatml, or a tokenizer_config.json path
+	System      string // system prompt for records without their own
+	Thinking    bool   // render with enable_thinking=true
+	InputFormat string // corpus.OpenRecords's form
+	BatchSize   int    // prompts per batch
+
+	Paths []string  // prompt files, "-" for Stdin
+	Stdin io.Reader // read for "-"
+	Log   io.Writer // progress
+
+	tok *bpe.Tokenizer
+	tpl *chat.Template
+}
+
+// Flags binds j to generate's flags.
+func (j *Job) Flags(fs *pflag.FlagSet) {
+	fs.StringVar(&j.Tokenizer, "tokenizer", "", "tokenizer.json or folder (default: the model folder)")
+	fs.StringVar(&j.Template, "template", "auto", "chat template: auto, chatml, or a tokenizer_config.json path")
+	fs.StringVar(&j.System, "system", "", "system prompt for records without their own")
+	fs.BoolVar(&j.Thinking, "thinking", false, "render the template with enable_thinking=true")
+	fs.StringVar(&j.InputFormat, "input-format", "auto", "auto, json, jsonl or csv")
+	fs.IntVar(&j.BatchSize, "batch-size", 8, "prompts per batch")
+}
+
+// Flags binds s to the sampling flags.
+func (s *Sampling) Flags(fs *pflag.FlagSet) {
+	fs.Float64Var(&s.Temperature, "temperature", 0, "sampling temperature; 0 = greedy")
+	fs.Float64Var(&s.TopP, "top-p", 1, "nucleus sampling mass")
+	fs.IntVar(&s.TopK, "top-k", 0, "sample among the k likeliest tokens (0 = all)")
+	fs.Int64Var(&s.Seed, "seed", 0, "sampling seed")
+}
+
+// Load reads the tokenizer and chat template (from modelDir unless named).
+func (j *Job) Load(modelDir string) error {
+	if j.Tokenizer == "" {
+		j.Tokenizer = modelDir
+	}
+	var err error
+	if j.tok, err = bpe.Load(j.Tokenizer); err != nil {
+		return err
+	}
+	j.tpl, err = chat.Resolve(j.Template, j.Tokenizer)
+	return err
+}
+
+// Stops are the tokens that end an answer: the template's end of turn, the
+// tokenizer config's EOS and the model config's eos_token_id(s).
+func (j *Job) Stops(cfg *model.Config) map[int32]bool {
+	stops := map[int32]bool{}
+	for _, s := range []string{j.tpl.EndOfTurn(), j.tpl.EOS()} {
+		if id, ok := j.tok.TokenID(s); ok && s != "" {
+			stops[id] = true
+		}
+	}
+	for _, id := range cfg.EOSTokenID {
+		stops[int32(id)] = true
+	}
+	return stops
+}
+
+// Answer is one output line.
+type Answer struct {
+	ID           string          `json:"id"`
+	Prompt       string          `json:"prompt"`
+	Response     string          `json:"response"`
+	Reference    *string         `json:"reference,omitempty"`
+	FinishReason string          `json:"finish_reason"` // "stop" or "length" (hit the token limit)
+	NTokens      int             `json:"n_tokens"`
+	Meta         json.RawMessage `json:"meta,omitempty"`
+}
+
+// Run answers every prompt of the job's files in batches and writes the
+// answers as JSON Lines to w, in input order; it returns how many.
+func (g *Generator) Run(j Job, w io.Writer) (int, error) {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	start := time.Now()
+	var batch []*corpus.Example
+	var prompts [][]int32
+	n := 0
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		res, err := g.Generate(prompts)
+		if err != nil {
+			return err
+		}
+		for i, ex := range batch {
+			a := Answer{ID: ex.ID, Prompt: ex.Messages[len(ex.Messages)-1].Content, Response: j.tok.Decode(res[i].Tokens),
+				FinishReason: res[i].Finish, NTokens: len(res[i].Tokens), Meta: ex.Meta}
+			if ex.Reference != "" {
+				a.Reference = &ex.Reference
+			}
+			if err := enc.Encode(a); err != nil {
+				return err
+			}
+		}
+		n += len(batch)
+		fmt.Fprintf(j.Log, "generate: %d answered, %.1f tokens/s\n", n, float64(g.Generated)/time.Since(start).Seconds())
+		batch, prompts = batch[:0], prompts[:0]
+		return nil
+	}
+	for _, p := range j.Paths {
+		if err := j.each(p, func(ex *corpus.Example, ids []int32) error {
+			batch, prompts = append(batch, ex), append(prompts, ids)
+			if len(batch) == j.BatchSize {
+				return flush()
+			}
+			return nil
+		}); err != nil {
+			return n, err
+		}
+	}
+	if err := flush(); err != nil {
+		return n, err
+	}
+	if n == 0 {
+		return 0, errors.New("no prompt to answer")
+	}
+	return n, nil
+}
+
+// each renders every prompt of one file with the chat template.
+func (j *Job) each(path string, fn func(*corpus.Example, []int32) error) error {
+	r, err := corpus.Open(path, j.InputFormat, j.Stdin, corpus.Prompt)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	for {
+		ex, err := r.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		msgs := ex.Messages
+		if j.System != "" && msgs[0].Role != "system" {
+			msgs = append([]chat.Message{{Role: "system", Content: j.System}}, msgs...)
+		}
+		text, err := j.tpl.Render(msgs, true, chat.Options{EnableThinking: j.Thinking})
+		if err != nil {
+			return fmt.Errorf("%s: %w", ex.Where, err)
+		}
+		if err := fn(ex, j.tok.Encode(text)); err != nil {
+			return err
+		}
+	}
+}

@@ -1,0 +1,84 @@
+package ranking
+
+import (
+	"fmt"
+
+	"github.com/spf13/pflag"
+)
+
+// Flags are rank's command-line settings.
+type Flags struct {
+	Scores     []string
+	Mode       string
+	PerTarget  bool
+	Window     int
+	ZThreshold float64
+	Order      string
+	Mix        string
+	DropWorst  float64
+	DropAbove  float64
+	Band       string
+	Skip       bool
+	Report     string
+	Worst      int
+	Format     string
+}
+
+// Register binds f to fs.
+func (f *Flags) Register(fs *pflag.FlagSet) {
+	fs.StringArrayVar(&f.Scores, "scores", nil, "score records (repeat for several files; required)")
+	fs.StringVar(&f.Mode, "mode", "similarity", "similarity, filtered, divergence, ifd or ppl")
+	fs.BoolVar(&f.PerTarget, "per-target", false, "filtered: divide by the number of targets")
+	fs.IntVar(&f.Window, "smooth-window", 3, "divergence: centred rolling-mean window")
+	fs.Float64Var(&f.ZThreshold, "z-threshold", 1.96, "divergence: a span needs a divergence of at least this")
+	fs.StringVar(&f.Order, "order", "desc", "desc (highest score first, as the original) or asc")
+	fs.StringVar(&f.Mix, "mix", "none", "none or interleave:K")
+	fs.Float64Var(&f.DropWorst, "drop-worst", 0, "drop this fraction of the highest-scoring records, in [0, 1)")
+	fs.Float64Var(&f.DropAbove, "drop-above", 0, "drop records scoring above this")
+	fs.StringVar(&f.Band, "keep-band", "", "keep one band of the scores: low|mid|high:FRACTION, e.g. mid:0.8")
+	fs.BoolVar(&f.Skip, "skip-unscored", false, "drop records that have no score (counted) instead of failing")
+	fs.StringVar(&f.Report, "report", "", "write the markdown report to this file instead of stderr")
+	fs.IntVar(&f.Worst, "worst", 10, "highest-scoring records listed in the report")
+	fs.StringVar(&f.Format, "format", "", "jsonl or json for data files, arrow or jsonl for token records (default: see above)")
+}
+
+// Options checks the flags and makes the run's options for records.
+func (f *Flags) Options(fs *pflag.FlagSet, records []string) (Options, error) {
+	opt := Options{
+		Scores:       f.Scores,
+		Records:      records,
+		Mode:         ModeOptions{Mode: Mode(f.Mode), PerTarget: f.PerTarget, SmoothWindow: f.Window, ZThreshold: f.ZThreshold},
+		SkipUnscored: f.Skip,
+	}
+	var err error
+	switch f.Order {
+	case "desc", "asc":
+		opt.Plan.Desc = f.Order == "desc"
+	default:
+		return opt, fmt.Errorf("--order %q: want desc or asc", f.Order)
+	}
+	if opt.Plan.Interleave, err = ParseMix(f.Mix); err != nil {
+		return opt, err
+	}
+	if f.DropWorst < 0 || f.DropWorst >= 1 {
+		return opt, fmt.Errorf("--drop-worst %g: want a fraction in [0, 1)", f.DropWorst)
+	}
+	opt.Plan.DropWorst = f.DropWorst
+	if fs.Changed("drop-above") {
+		opt.Plan.DropAbove = &f.DropAbove
+	}
+	if f.Band != "" {
+		if opt.Plan.Band, err = ParseBand(f.Band); err != nil {
+			return opt, err
+		}
+	}
+	switch f.Format {
+	case "", "arrow", "jsonl", "json":
+	default:
+		return opt, fmt.Errorf("--format %q: want jsonl or json (data files), arrow or jsonl (token records)", f.Format)
+	}
+	if f.Worst < 0 {
+		return opt, fmt.Errorf("--worst %d: want 0 or more", f.Worst)
+	}
+	return opt, nil
+}

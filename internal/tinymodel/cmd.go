@@ -1,0 +1,67 @@
+package tinymodel
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+
+	"github.com/ytrain/ytrain/internal/bpe"
+	"github.com/ytrain/ytrain/internal/cli"
+)
+
+const usage = "usage: tinymodel -o DIR [flags]\n\nWrites a small random Hugging Face checkpoint: config.json + model.safetensors,\nplus the tokenizer files of --tokenizer (whose vocabulary then sets the model's).\n\n"
+
+// Main is the tinymodel command (tools/tinymodel): it runs with os.Args and
+// exits.
+func Main() { cli.Main("tinymodel", run) }
+
+func run(args []string) error {
+	var s Spec
+	fs := cli.Flags("tinymodel", usage)
+	fs.StringVar(&s.Arch, "arch", "Qwen3ForCausalLM", "LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM or Qwen3ForCausalLM")
+	fs.IntVar(&s.Vocab, "vocab", 256, "vocabulary size (ignored with --tokenizer)")
+	fs.IntVar(&s.Hidden, "hidden", 64, "hidden size")
+	fs.IntVar(&s.Layers, "layers", 2, "decoder layers")
+	fs.IntVar(&s.Heads, "heads", 4, "attention heads")
+	fs.IntVar(&s.KVHeads, "kv-heads", 2, "key/value heads")
+	fs.IntVar(&s.Inter, "intermediate", 128, "MLP size")
+	fs.IntVar(&s.HeadDim, "head-dim", 0, "head dimension (default hidden/heads)")
+	fs.BoolVar(&s.Tied, "tied", false, "tie lm_head to the embeddings")
+	fs.StringVar(&s.DType, "dtype", "F32", "F32 or BF16")
+	fs.Int64Var(&s.Seed, "seed", 0, "random seed")
+	tok := fs.String("tokenizer", "", "tokenizer.json or model folder to copy in")
+	out := fs.StringP("output", "o", "", "model folder to write (required)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *out == "" {
+		return errors.New("-o is required")
+	}
+	if *tok != "" {
+		t, err := bpe.Load(*tok)
+		if err != nil {
+			return err
+		}
+		s.Vocab = t.VocabSize()
+		dir := *tok
+		if st, err := os.Stat(dir); err == nil && !st.IsDir() {
+			dir = filepath.Dir(dir)
+		}
+		if err := os.MkdirAll(*out, 0o755); err != nil {
+			return err
+		}
+		for _, f := range []string{"tokenizer.json", "tokenizer_config.json"} {
+			b, err := os.ReadFile(filepath.Join(dir, f))
+			if errors.Is(err, os.ErrNotExist) && f != "tokenizer.json" {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(*out, f), b, 0o644); err != nil {
+				return err
+			}
+		}
+	}
+	return Write(*out, s)
+}
