@@ -170,8 +170,8 @@ type Score struct {
 	MeanLoss    float32   `json:"mean_loss"`
 	PPL         float32   `json:"ppl"`
 	MeanEntropy float32   `json:"mean_entropy"`
-	// Shares of targets in the NLIRG loss regions: L ≤ 1.45 (known),
-	// 1.45 < L < 6.6 (learning), 6.6 ≤ L < 15 (hard), L ≥ 15 (cut off).
+	// Shares of targets in the four NLIRG loss regions, known, learning,
+	// hard and cut off (docs/nlirg.md §1.2).
 	FracKnown    float32 `json:"frac_known"`
 	FracLearning float32 `json:"frac_learning"`
 	FracHard     float32 `json:"frac_hard"`

@@ -1,7 +1,7 @@
 # mk/torch.mk - ytrain's libtorch build, included by the top-level Makefile
 # (which defines GO and TOOLS). Go links gotch, patched into build/gotch, and
 # through it only build/shim/libgotch_tch.so, gotch's C++ half built against
-# the installed libtorch. See ../shared/docs/libtorch-gotch-notes.md.
+# the installed libtorch. See docs/libtorch.md.
 #
 #   make deps         check for libtorch-dev, libopenblas0-pthread and g++;
 #                     as root apt-get install what is missing
@@ -38,7 +38,7 @@ TORCH_VERSION_H := $(TORCH_INCLUDE)/torch/csrc/api/include/torch/version.h
 
 # Fast when all is there: file checks and dpkg-query, no apt. OpenBLAS only
 # matters for Debian's libtorch, which links libblas.so.3: the reference BLAS
-# it gets otherwise trains ~12x slower (notes §5).
+# it gets otherwise trains ~12x slower (docs/libtorch.md §2).
 deps:
 	@missing=; \
 	if [ -z "$(LIBTORCH)" ]; then \

@@ -28,6 +28,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ytrain/ytrain/internal/bpe"
+	"github.com/ytrain/ytrain/internal/testenv"
 )
 
 func main() {
@@ -51,7 +52,7 @@ func main() {
 	if *tokPath == "" || *corpus == "" {
 		log.Fatal("need -tok and -corpus, or -mkcorpus")
 	}
-	docs, err := readJSONL[string](*corpus)
+	docs, err := testenv.DecodeJSONL[string](*corpus)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -87,7 +88,7 @@ func main() {
 	mbps := func(d time.Duration) float64 { return float64(size) / 1e6 / d.Seconds() }
 	fmt.Printf("mbps=%.2f cold_mbps=%.2f tokens=%d docs=%d bytes=%d", mbps(best), mbps(cold), tokens, len(docs), size)
 	if *hf != "" {
-		want, err := readJSONL[[]int32](*hf)
+		want, err := testenv.DecodeJSONL[[]int32](*hf)
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -122,32 +123,13 @@ func encodeAll(tok *bpe.Tokenizer, docs []string, workers int) (time.Duration, [
 	return time.Since(start), out
 }
 
-func readJSONL[T any](path string) ([]T, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var out []T
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 64<<20)
-	for sc.Scan() {
-		var v T
-		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, len(out)+1, err)
-		}
-		out = append(out, v)
-	}
-	return out, sc.Err()
-}
-
 // makeCorpus writes about 4 MB of documents of 0.5-8 KB: the golden strings (many
 // scripts, chat markup, whitespace edge cases), Debian licence and copyright texts, and
 // Go source. It is deterministic for a given machine.
 func makeCorpus(out, shared, goroot string) error {
 	var texts []string
 	for _, name := range []string{"corpus", "stress"} {
-		lines, err := readJSONL[string](filepath.Join(shared, "tokenizers", "golden", name+".jsonl"))
+		lines, err := testenv.DecodeJSONL[string](filepath.Join(shared, "tokenizers", "golden", name+".jsonl"))
 		if err != nil {
 			return err
 		}

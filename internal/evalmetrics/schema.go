@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -171,12 +173,7 @@ func (s *Schema) validate(v any, at string) error {
 				return fmt.Errorf("%s: missing required property %q", at, name)
 			}
 		}
-		names := make([]string, 0, len(x))
-		for name := range x {
-			names = append(names, name)
-		}
-		sort.Strings(names)
-		for _, name := range names {
+		for _, name := range slices.Sorted(maps.Keys(x)) {
 			sub, ok := s.properties[name]
 			if !ok {
 				sub = s.additional

@@ -5,55 +5,25 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/sugarme/gotch"
-
 	"github.com/ytrain/ytrain/internal/model"
+	"github.com/ytrain/ytrain/internal/modeltest"
+	"github.com/ytrain/ytrain/internal/seq"
 	"github.com/ytrain/ytrain/internal/tinymodel"
-	"github.com/ytrain/ytrain/internal/torch"
 )
 
 func init() { runtime.LockOSThread() }
 
 func load(t *testing.T) *model.Model {
-	dir := t.TempDir()
-	if err := tinymodel.Write(dir, tinymodel.Spec{Arch: "LlamaForCausalLM", Vocab: 64, Seed: 3}); err != nil {
-		t.Fatal(err)
-	}
-	m, err := model.Load(dir, gotch.CPU, gotch.Float)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(m.Close)
+	m, _ := modeltest.New(t, tinymodel.Spec{Arch: "LlamaForCausalLM", Vocab: 64, Seed: 3})
 	return m
 }
 
 // argmaxChain runs the full sequence without a cache and returns the argmax
 // token after each position.
 func argmaxChain(t *testing.T, m *model.Model, ids []int32) []int32 {
-	s := &torch.Scope{}
-	defer s.Drop()
-	T := int64(len(ids))
-	v := make([]int64, T)
-	pos := make([]int64, T)
-	seg := make([]int64, T)
-	for i, id := range ids {
-		v[i], pos[i], seg[i] = int64(id), int64(i), 1
-	}
-	idT, _ := torch.Int64s(v, m.Device, 1, T)
-	posT, _ := torch.Int64s(pos, m.Device, 1, T)
-	segT, _ := torch.Int64s(seg, m.Device, 1, T)
-	s.Add(idT)
-	s.Add(posT)
-	s.Add(segT)
-	h, err := m.Hidden(s, idT, posT, model.Mask(s, segT), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logits, _ := torch.Float32s(m.Logits(s, h))
-	V := int(m.Cfg.Vocab)
-	out := make([]int32, T)
-	for i := range out {
-		row := logits[i*V : (i+1)*V]
+	s := seq.FromIDs(ids)
+	out := make([]int32, len(ids))
+	for i, row := range modeltest.Logits(t, m, s.IDs, s.Pos, s.Seg) {
 		best := 0
 		for j, x := range row {
 			if x > row[best] {

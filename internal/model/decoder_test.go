@@ -11,8 +11,8 @@ import (
 	"github.com/sugarme/gotch"
 
 	"github.com/ytrain/ytrain/internal/model"
+	"github.com/ytrain/ytrain/internal/modeltest"
 	"github.com/ytrain/ytrain/internal/tinymodel"
-	"github.com/ytrain/ytrain/internal/torch"
 )
 
 func init() { runtime.LockOSThread() }
@@ -22,34 +22,6 @@ var archs = []tinymodel.Spec{
 	{Arch: "MistralForCausalLM", KVHeads: 4, Seed: 2},
 	{Arch: "Qwen2ForCausalLM", Seed: 3},
 	{Arch: "Qwen3ForCausalLM", HeadDim: 24, Seed: 4}, // explicit head_dim ≠ hidden/heads
-}
-
-// logits runs the model over one row and returns (T, V) float32 logits.
-func logits(t *testing.T, m *model.Model, ids, pos, seg []int64) [][]float32 {
-	t.Helper()
-	s := &torch.Scope{}
-	defer s.Drop()
-	T := int64(len(ids))
-	idT, _ := torch.Int64s(ids, m.Device, 1, T)
-	posT, _ := torch.Int64s(pos, m.Device, 1, T)
-	segT, _ := torch.Int64s(seg, m.Device, 1, T)
-	s.Add(idT)
-	s.Add(posT)
-	s.Add(segT)
-	h, err := m.Hidden(s, idT, posT, model.Mask(s, segT), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	flat, err := torch.Float32s(m.Logits(s, h))
-	if err != nil {
-		t.Fatal(err)
-	}
-	V := int(m.Cfg.Vocab)
-	out := make([][]float32, T)
-	for i := range out {
-		out[i] = flat[i*V : (i+1)*V]
-	}
-	return out
 }
 
 func toInts(v []int64) []int {
@@ -66,15 +38,7 @@ func TestMatchesReference(t *testing.T) {
 	for _, spec := range archs {
 		t.Run(spec.Arch, func(t *testing.T) {
 			spec.Vocab, spec.Hidden, spec.Heads, spec.Inter = 97, 48, 4, 80
-			dir := t.TempDir()
-			if err := tinymodel.Write(dir, spec); err != nil {
-				t.Fatal(err)
-			}
-			m, err := model.Load(dir, gotch.CPU, gotch.Float)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer m.Close()
+			m, dir := modeltest.New(t, spec)
 			ref, err := tinymodel.NewReference(dir)
 			if err != nil {
 				t.Fatal(err)
@@ -82,7 +46,7 @@ func TestMatchesReference(t *testing.T) {
 			ids := []int64{5, 17, 3, 96, 40, 40, 2, 11, 63, 7, 0, 0}
 			pos := []int64{0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 0, 0}
 			seg := []int64{1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 0, 0}
-			got := logits(t, m, ids, pos, seg)
+			got := modeltest.Logits(t, m, ids, pos, seg)
 			want := ref.Logits(toInts(ids), toInts(pos), toInts(seg))
 			maxDiff := 0.0
 			for tt := 0; tt < 10; tt++ { // padding rows are never read
@@ -93,7 +57,7 @@ func TestMatchesReference(t *testing.T) {
 			if maxDiff > 1e-4 {
 				t.Fatalf("max |logit - reference| = %g > 1e-4", maxDiff)
 			}
-			alone := logits(t, m, ids[6:10], pos[6:10], []int64{1, 1, 1, 1})
+			alone := modeltest.Logits(t, m, ids[6:10], pos[6:10], []int64{1, 1, 1, 1})
 			for tt := range alone {
 				for v := range alone[tt] {
 					if d := math.Abs(float64(alone[tt][v] - got[6+tt][v])); d > 1e-5 {
@@ -107,10 +71,7 @@ func TestMatchesReference(t *testing.T) {
 }
 
 func TestLoadErrors(t *testing.T) {
-	dir := t.TempDir()
-	if err := tinymodel.Write(dir, tinymodel.Spec{Arch: "Qwen2ForCausalLM"}); err != nil {
-		t.Fatal(err)
-	}
+	dir := modeltest.Write(t, tinymodel.Spec{Arch: "Qwen2ForCausalLM"})
 	cfg, _ := os.ReadFile(filepath.Join(dir, "config.json"))
 	bad := func(name, config, want string) {
 		t.Run(name, func(t *testing.T) {
@@ -135,10 +96,9 @@ func TestLoadErrors(t *testing.T) {
 // within bf16 rounding.
 func TestBF16Checkpoint(t *testing.T) {
 	spec := tinymodel.Spec{Arch: "Qwen3ForCausalLM", Vocab: 97, Seed: 5}
-	f32, bf16 := t.TempDir(), t.TempDir()
-	tinymodel.Write(f32, spec)
+	f32 := modeltest.Write(t, spec)
 	spec.DType = "BF16"
-	tinymodel.Write(bf16, spec)
+	bf16 := modeltest.Write(t, spec)
 	ids, pos, seg := []int64{3, 14, 15, 92, 65}, []int64{0, 1, 2, 3, 4}, []int64{1, 1, 1, 1, 1}
 	var base [][]float32
 	for i, c := range []struct {
@@ -149,7 +109,7 @@ func TestBF16Checkpoint(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := logits(t, m, ids, pos, seg)
+		got := modeltest.Logits(t, m, ids, pos, seg)
 		m.Close()
 		if i == 0 {
 			base = got

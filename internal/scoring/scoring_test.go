@@ -7,10 +7,9 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/sugarme/gotch"
-
 	"github.com/ytrain/ytrain/formats"
 	"github.com/ytrain/ytrain/internal/model"
+	"github.com/ytrain/ytrain/internal/modeltest"
 	"github.com/ytrain/ytrain/internal/packing"
 	"github.com/ytrain/ytrain/internal/seq"
 	"github.com/ytrain/ytrain/internal/tinymodel"
@@ -20,15 +19,7 @@ func init() { runtime.LockOSThread() }
 
 func setup(t *testing.T) (*model.Model, *tinymodel.Reference, []formats.Token) {
 	t.Helper()
-	dir := t.TempDir()
-	if err := tinymodel.Write(dir, tinymodel.Spec{Arch: "Qwen3ForCausalLM", Vocab: 211, Seed: 7}); err != nil {
-		t.Fatal(err)
-	}
-	m, err := model.Load(dir, gotch.CPU, gotch.Float)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(m.Close)
+	m, dir := modeltest.New(t, tinymodel.Spec{Arch: "Qwen3ForCausalLM", Vocab: 211, Seed: 7})
 	ref, err := tinymodel.NewReference(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -95,21 +86,31 @@ func close4(t *testing.T, what string, got []float32, want []float64) {
 	}
 }
 
-func TestTokenRecordsMatchReference(t *testing.T) {
-	m, ref, docs := setup(t)
+// scoreAll scores seqs and checks that one record comes out per document.
+func scoreAll(t *testing.T, sc *Scorer, seqs []*seq.Seq, docs int) []*formats.Score {
 	var out []*formats.Score
-	sc := &Scorer{M: m, BatchTokens: 64, PromptFree: true, Emit: func(s *formats.Score) error { out = append(out, s); return nil }}
-	for i := range docs {
-		if err := sc.Add(seq.FromToken(&docs[i])); err != nil {
+	sc.Emit = func(s *formats.Score) error { out = append(out, s); return nil }
+	for _, s := range seqs {
+		if err := sc.Add(s); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if err := sc.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if len(out) != len(docs) {
-		t.Fatalf("%d scores for %d documents", len(out), len(docs))
+	if len(out) != docs {
+		t.Fatalf("%d scores for %d documents", len(out), docs)
 	}
+	return out
+}
+
+func TestTokenRecordsMatchReference(t *testing.T) {
+	m, ref, docs := setup(t)
+	var seqs []*seq.Seq
+	for i := range docs {
+		seqs = append(seqs, seq.FromToken(&docs[i]))
+	}
+	out := scoreAll(t, &Scorer{M: m, BatchTokens: 64, PromptFree: true}, seqs, len(docs))
 	for i, d := range docs {
 		s := out[i]
 		if s.ID != d.ID {
@@ -151,19 +152,11 @@ func TestPackedMatchesTokens(t *testing.T) {
 		p.Add(&docs[i])
 	}
 	p.Flush()
-	var out []*formats.Score
-	sc := &Scorer{M: m, BatchTokens: 48, Emit: func(s *formats.Score) error { out = append(out, s); return nil }}
+	var seqs []*seq.Seq
 	for i := range rows {
-		if err := sc.Add(seq.FromPacked(&rows[i])); err != nil {
-			t.Fatal(err)
-		}
+		seqs = append(seqs, seq.FromPacked(&rows[i]))
 	}
-	if err := sc.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if len(out) != len(docs) {
-		t.Fatalf("%d scores for %d documents", len(out), len(docs))
-	}
+	out := scoreAll(t, &Scorer{M: m, BatchTokens: 48}, seqs, len(docs))
 	for i, d := range docs {
 		if len(d.InputIDs) > 16 {
 			continue // chunks see less context: not comparable to the whole document

@@ -5,6 +5,7 @@ package testenv
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -73,9 +74,18 @@ func moduleRoot() (string, error) {
 // ReadJSONL decodes a fixture of one JSON value per line.
 func ReadJSONL[T any](t testing.TB, path string) []T {
 	t.Helper()
-	f, err := os.Open(path)
+	out, err := DecodeJSONL[T](path)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return out
+}
+
+// DecodeJSONL decodes a file of one JSON value per line.
+func DecodeJSONL[T any](path string) ([]T, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
 	}
 	defer f.Close()
 	var out []T
@@ -84,12 +94,9 @@ func ReadJSONL[T any](t testing.TB, path string) []T {
 	for sc.Scan() {
 		var v T
 		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
-			t.Fatalf("%s:%d: %v", path, len(out)+1, err)
+			return nil, fmt.Errorf("%s:%d: %w", path, len(out)+1, err)
 		}
 		out = append(out, v)
 	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return out, sc.Err()
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"unsafe"
 
 	"github.com/sugarme/gotch"
@@ -220,12 +219,7 @@ func load(path string, into map[string]*ts.Tensor) error {
 		return err
 	}
 	defer f.Close()
-	names := make([]string, 0, len(into))
-	for n := range into {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range sortedNames(into) {
 		st, ok := f.Tensors[n]
 		if !ok {
 			return fmt.Errorf("%s: no tensor %s", path, n)

@@ -8,10 +8,11 @@ package training
 import (
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/sugarme/gotch/ts"
@@ -179,14 +180,7 @@ func (tr *trainer) trainable() (map[string]*ts.Tensor, error) {
 	return tr.m.Params, nil
 }
 
-func sortedNames(m map[string]*ts.Tensor) []string {
-	names := make([]string, 0, len(m))
-	for n := range m {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+func sortedNames(m map[string]*ts.Tensor) []string { return slices.Sorted(maps.Keys(m)) }
 
 // stepAcc gathers the units of one optimizer step.
 type stepAcc struct {

@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/ytrain/ytrain/formats"
 	"github.com/ytrain/ytrain/internal/model"
+	"github.com/ytrain/ytrain/internal/modeltest"
 	"github.com/ytrain/ytrain/internal/packing"
 	"github.com/ytrain/ytrain/internal/safetensors"
 	"github.com/ytrain/ytrain/internal/seq"
@@ -40,12 +43,8 @@ const vocab = 64
 // answer; the answers repeat patterns, so the model can learn them.
 func fixture(t *testing.T, n int) (modelDir, data string) {
 	t.Helper()
-	dir := t.TempDir()
-	modelDir = filepath.Join(dir, "model")
-	if err := tinymodel.Write(modelDir, tinymodel.Spec{Arch: "Qwen3ForCausalLM", Vocab: vocab, Hidden: 32, Heads: 4, KVHeads: 2, Inter: 64, Seed: 1}); err != nil {
-		t.Fatal(err)
-	}
-	data = filepath.Join(dir, "data.jsonl")
+	modelDir = modeltest.Write(t, tinymodel.Spec{Arch: "Qwen3ForCausalLM", Vocab: vocab, Hidden: 32, Heads: 4, KVHeads: 2, Inter: 64, Seed: 1})
+	data = filepath.Join(t.TempDir(), "data.jsonl")
 	f, _ := os.Create(data)
 	defer f.Close()
 	w := formats.NewWriter(f, formats.JSONL, formats.TokenCodec)
@@ -252,16 +251,13 @@ func TestLoRAWeightsUntouchedInMemory(t *testing.T) {
 	modelDir, data := fixture(t, 4)
 	cfg := baseConfig(modelDir, data, t.TempDir())
 	cfg.Epochs = 1
-	m, err := model.Load(modelDir, gotch.CPU, gotch.Float)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := modeltest.Load(t, modelDir)
 	snap := map[string][]float32{}
 	for n, p := range m.Params {
 		snap[n], _ = torch.Float32s(p)
 	}
 	tr := &trainer{cfg: cfg, m: m}
+	var err error
 	if tr.adapters, err = m.AttachLoRA(*cfg.LoRA); err != nil {
 		t.Fatal(err)
 	}
@@ -291,10 +287,7 @@ func TestGradientCheckpointingGradients(t *testing.T) {
 	modelDir, data := fixture(t, 4)
 	for _, full := range []bool{false, true} {
 		cfg := baseConfig(modelDir, data, t.TempDir())
-		m, err := model.Load(modelDir, gotch.CPU, gotch.Float)
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := modeltest.Load(t, modelDir)
 		tr := &trainer{cfg: cfg, m: m}
 		params := m.Params
 		if !full {
@@ -338,7 +331,6 @@ func TestGradientCheckpointingGradients(t *testing.T) {
 		if worst > 1e-5 {
 			t.Fatalf("full=%v: gradients differ by %g with checkpointing", full, worst)
 		}
-		m.Close()
 	}
 }
 
@@ -422,14 +414,7 @@ func TestTensorBoardAndEval(t *testing.T) {
 	}
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	var k []string
-	for n := range m {
-		k = append(k, n)
-	}
-	sort.Strings(k)
-	return k
-}
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 // A diverged run (non-finite losses) skips its steps, counts them, and stops
 // at --max-bad-steps with a message, instead of passing for weights of 0.

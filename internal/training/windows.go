@@ -3,7 +3,7 @@ package training
 // Windows splits a document's target positions into the token_batch windows
 // of SFT: consecutive runs of n targets, the last one shorter, each trained
 // by one optimizer step. Every target is covered, end-of-turn token included,
-// as in the original's v1 (docs/nlirg.md; v1's trailing empty chunk, a step on
+// as in the original's v1 (docs/nlirg.md §2.1; v1's trailing empty chunk, a step on
 // nothing, is not reproduced). n ≤ 0 gives one window with every target; no
 // targets give no windows. The windows share targets' memory.
 func Windows(targets []int, n int) [][]int {
@@ -21,7 +21,7 @@ func Windows(targets []int, n int) [][]int {
 	return ws
 }
 
-// WindowsV2 reproduces the original v2's coverage (docs/nlirg.md), for comparing
+// WindowsV2 reproduces the original v2's coverage (docs/nlirg.md §2.2), for comparing
 // numbers with it: max(1, floor(len/n)) windows of n targets, the remainder
 // dropped unless there are fewer than n targets, and each window losing its
 // last target to the exclusive-end slice. n is v2's token_size,

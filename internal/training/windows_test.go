@@ -25,7 +25,7 @@ func TestWindows(t *testing.T) {
 	if len(ws) != 3 || !slices.Equal(ws[2], []int{120, 121, 122, 123, 124}) || !slices.Equal(slices.Concat(ws...), positions(25)) {
 		t.Errorf("Windows(25, 10) = %v", ws)
 	}
-	// §2.3's v1 column: every target trained; no trailing empty chunk.
+	// docs/nlirg.md §2.2's last column: every target trained; no trailing empty chunk.
 	for _, c := range []struct{ n, windows int }{{7, 1}, {10, 1}, {25, 3}, {30, 3}, {101, 11}} {
 		ws := Windows(positions(c.n), 10)
 		if len(ws) != c.windows || count(ws) != c.n {
@@ -47,7 +47,7 @@ func TestWindows(t *testing.T) {
 }
 
 func TestWindowsV2(t *testing.T) {
-	// §2.3's table, ts = 10: windows, tokens trained, relative indices never trained.
+	// docs/nlirg.md §2.2's table, ts = 10: windows, tokens trained, relative indices never trained.
 	for _, c := range []struct {
 		n, windows, trained int
 		never               []int

@@ -2,10 +2,10 @@ package weighting
 
 import "math"
 
-// eps is torch.finfo(float32).eps, added to both NLIRG branches (reference §1.1).
+// eps is torch.finfo(float32).eps, added to both NLIRG branches (docs/nlirg.md §1.1).
 const eps = 0x1p-23
 
-// NLIRG is Y-Trainer's loss-dependent token weight (reference §1):
+// NLIRG is Y-Trainer's loss-dependent token weight (docs/nlirg.md §1):
 //
 //	L ≤ Threshold:            MaxLR·σ(K·(L−X0)) + ε
 //	Threshold < L < Deadline: MaxLR·σ(−HardK·(L−HardX0)) + ε + MinLR
@@ -13,18 +13,18 @@ const eps = 0x1p-23
 //
 // The original hard-codes HardK = 1 and HardX0 = 6.2; they are fields here so
 // flags can move them. K and X0 only affect the first branch, MinLR only the
-// second (§1.1).
+// second (docs/nlirg.md §1.1).
 type NLIRG struct {
 	MaxLR, X0, MinLR, K, Threshold, Deadline float64
 	HardK, HardX0                            float64
-	// BF16 reproduces a default (bf16) run of the original (§1.5): the loss
+	// BF16 reproduces a default (bf16) run of the original (docs/nlirg.md §1.5): the loss
 	// is rounded to bf16, W is computed, and W is rounded to bf16. This
-	// emulates the column "W as bf16" of §1.3, not every intermediate
+	// emulates the column "W as bf16" of docs/nlirg.md §1.3, not every intermediate
 	// bf16 rounding of the original's tensor ops.
 	BF16 bool
 }
 
-// DefaultNLIRG returns the values every trainer of the original passes (§1.1).
+// DefaultNLIRG returns the values every trainer of the original passes (docs/nlirg.md §1.1).
 func DefaultNLIRG() NLIRG {
 	return NLIRG{MaxLR: 1, X0: 1.2, MinLR: 5e-8, K: 1.7, Threshold: 3, Deadline: 15, HardK: 1, HardX0: 6.2}
 }
@@ -32,7 +32,7 @@ func DefaultNLIRG() NLIRG {
 // Name implements Scheme.
 func (NLIRG) Name() string { return "nlirg" }
 
-// W is the exact weight formula of §1.1 in float64. The comparisons are
+// W is the exact weight formula of docs/nlirg.md §1.1 in float64. The comparisons are
 // exactly the original's: the threshold is inclusive on the rising branch,
 // the deadline inclusive on the cut. NaN matches no mask of the original's
 // zero-initialised output, so it weighs 0.
@@ -48,7 +48,7 @@ func (n NLIRG) W(loss float64) float64 {
 }
 
 // Weight is W for one float32 loss as Weights stores it, with the bf16
-// rounding of §1.5 when n.BF16 is set.
+// rounding of docs/nlirg.md §1.5 when n.BF16 is set.
 func (n NLIRG) Weight(loss float32) float32 {
 	if !n.BF16 {
 		return float32(n.W(float64(loss)))
@@ -65,7 +65,7 @@ func (n NLIRG) Weights(toks []Token, w []float32) {
 }
 
 // sigmoid is 1/(1+e^(−z)) with the exponent clamped to [−709, 709] as the
-// original does before exp (§1.1), so e^(−z) never overflows float64.
+// original does before exp (docs/nlirg.md §1.1), so e^(−z) never overflows float64.
 func sigmoid(z float64) float64 {
 	return 1 / (1 + math.Exp(max(-709, min(709, -z))))
 }
@@ -83,7 +83,7 @@ func RoundBF16(f float32) float32 {
 	return math.Float32frombits(b & 0xFFFF0000)
 }
 
-// The four loss regions used to describe NLIRG (§1.2). The boundaries are
+// The four loss regions used to describe NLIRG (docs/nlirg.md §1.2). The boundaries are
 // chart readings from the docs, not constants of the formula; they are the
 // same as score's region shares.
 const (

@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// table is §1.3 of the reference: L, W(L), W·L, W as bf16 (-1: not given).
+// table is docs/nlirg.md §1.3: L, W(L), W·L, W as bf16 (-1: not given).
 var table = []struct{ l, w, wl, bf float64 }{
 	{0, 0.115067, 0, 0.1152},
 	{0.5, 0.233259, 0.1166, 0.2334},
@@ -64,7 +64,7 @@ func TestNLIRGBF16(t *testing.T) {
 			t.Errorf("bf16 W(%v) = %.7g, want %v", r.l, w, r.bf)
 		}
 	}
-	// Exact bf16 values behind the table's rounded decimals (§1.5).
+	// Exact bf16 values behind the table's rounded decimals (docs/nlirg.md §1.5).
 	for l, want := range map[float32]float32{0: 0.115234375, 3: 0.95703125, 6.2: 0.50390625, 10: 0.021850586} {
 		if w := n.Weight(l); w != want {
 			t.Errorf("bf16 W(%v) = %.9g, want %.9g", l, w, want)

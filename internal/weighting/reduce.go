@@ -4,7 +4,7 @@ import "math"
 
 // term is token i's contribution w·ℓ, rounded to float32 as the trainer's
 // tensors hold it. A zero weight removes the token whatever its loss: the
-// original's 0·NaN would poison the whole step (§1.1 gives NaN weight 0
+// original's 0·NaN would poison the whole step (docs/nlirg.md §1.1 gives NaN weight 0
 // precisely to drop it), so the trainer mirrors this with a where(w == 0).
 func term(loss, w float32) float32 {
 	if w == 0 {
@@ -14,7 +14,7 @@ func term(loss, w float32) float32 {
 }
 
 // SFTReduce is the SFT objective with weighting on (original v2 masked_mean,
-// §1.4): J = Σ w·ℓ / #{i : w·ℓ ≠ 0}, so zero-weight tokens, exact-zero losses
+// docs/nlirg.md §1.4): J = Σ w·ℓ / #{i : w·ℓ ≠ 0}, so zero-weight tokens, exact-zero losses
 // and ignored positions leave the denominator. When every term is 0 it
 // returns denom 0 and ok false: the step is skipped and counted (as v1 did),
 // not stepped on a zero loss whose AdamW momentum and weight decay would
@@ -38,7 +38,7 @@ func SFTReduce(loss, w []float32) (j float64, denom int, ok bool) {
 }
 
 // CPTReduce is the CPT objective with weighting on (compute_weighted_loss,
-// §1.4): the plain mean of w·ℓ over every target passed, zero-weight tokens
+// docs/nlirg.md §1.4): the plain mean of w·ℓ over every target passed, zero-weight tokens
 // included. The caller passes only real targets: the original also averaged
 // over padding, which this port does not train. ok is false when there is
 // no target or J is not finite. loss and w must have the same length.

@@ -1,7 +1,7 @@
 // Package weighting computes per-token loss weights for fine-tuning: Y-Trainer's
-// NLIRG (see /work/shared/docs/ytrainer-reference.md §1) and a few
-// alternatives, the reductions that turn weighted token losses into a step's
-// objective (§1.4), and SFT token windows (§2).
+// NLIRG (defined in docs/nlirg.md §1) and a few alternatives, and the
+// reductions that turn weighted token losses into a step's objective
+// (docs/nlirg.md §1.4).
 //
 // The trainer copies each step's per-token losses and entropies here,
 // computes the weights in Go and uploads them as a detached tensor: a weight

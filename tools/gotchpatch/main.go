@@ -1,7 +1,7 @@
 // Command gotchpatch makes build/gotch: gotch v0.9.1 copied out of the Go
 // module cache, pruned to the packages ytrain uses, and patched so that Go
 // links only the libgotch_tch shim (tools/shim/build_shim.sh) instead of
-// compiling gotch's C++ through cgo. See libtorch-gotch-notes.md §3 and §6.
+// compiling gotch's C++ through cgo. See docs/libtorch.md §3 and §4.
 //
 //	go run . -dst /abs/path/to/build/gotch [-src gotch-module-dir]
 //
