@@ -270,7 +270,7 @@ func TestPeekKind(t *testing.T) {
 	for kind, arrowData := range cases {
 		for _, data := range [][]byte{arrowData, encodeJSONL(t, kind)} {
 			br := bufio.NewReaderSize(bytes.NewReader(data), 1<<16)
-			got, err := PeekKind(br)
+			got, br, err := PeekKind(br)
 			if err != nil || got != kind {
 				t.Fatalf("PeekKind = %q, %v; want %q", got, err, kind)
 			}
@@ -279,7 +279,7 @@ func TestPeekKind(t *testing.T) {
 			}
 		}
 	}
-	if _, err := PeekKind(bufio.NewReader(strings.NewReader(`{"text":"x"}`))); err == nil {
+	if _, _, err := PeekKind(bufio.NewReader(strings.NewReader(`{"text":"x"}`))); err == nil {
 		t.Fatal("text record taken for a kind")
 	}
 }
@@ -292,4 +292,25 @@ func encodeJSONL(t *testing.T, kind string) []byte {
 		return encode(t, JSONL, PackedCodec, samplePacked())
 	}
 	return encode(t, JSONL, ScoreCodec, sampleScores())
+}
+
+// A first JSON line longer than the read buffer (a 4096-token packed row of
+// 6-digit ids is ~70 KB) is read whole, and handed back with the rest.
+func TestPeekKindLongFirstLine(t *testing.T) {
+	rec := Token{ID: "long", InputIDs: make([]int32, 20000), LossMask: make(Mask, 20000)}
+	for i := range rec.InputIDs {
+		rec.InputIDs[i] = 151000 + int32(i%600)
+	}
+	data := encode(t, JSONL, TokenCodec, []Token{rec, rec})
+	if len(data) < 1<<17 {
+		t.Fatalf("test data of %d bytes is not long", len(data))
+	}
+	got, br, err := PeekKind(bufio.NewReaderSize(bytes.NewReader(data), 1<<16))
+	if err != nil || got != "token" {
+		t.Fatalf("PeekKind = %q, %v", got, err)
+	}
+	all, _ := io.ReadAll(br)
+	if !bytes.Equal(all, data) {
+		t.Fatalf("read back %d bytes of %d", len(all), len(data))
+	}
 }

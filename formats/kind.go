@@ -7,34 +7,46 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 )
 
 // PeekKind tells which record kind ("token", "packed" or "score") a stream
-// holds, from its Arrow schema or its first JSON line, without consuming
-// anything: tools that accept several kinds pick their reader with it.
-func PeekKind(br *bufio.Reader) (string, error) {
+// holds, from its Arrow schema or its first JSON line, so that tools that
+// accept several kinds can pick their reader. Read the stream from the
+// returned reader: br itself, untouched, unless the first JSON line was
+// longer than br's buffer and had to be read (a 4096-token packed row is
+// ~70 KB); then a reader that gives that line back first.
+func PeekKind(br *bufio.Reader) (string, *bufio.Reader, error) {
 	enc, err := Detect(br)
 	if err != nil {
-		return "", err
+		return "", br, err
 	}
-	var names []string
 	if enc == Arrow {
-		if names, err = peekArrowFields(br); err != nil {
-			return "", err
-		}
-	} else {
-		line, err := peekLine(br)
+		names, err := peekArrowFields(br)
 		if err != nil {
-			return "", err
+			return "", br, err
 		}
-		var rec map[string]json.RawMessage
-		if err := json.Unmarshal(line, &rec); err != nil {
-			return "", fmt.Errorf("line 1: %w", err)
-		}
-		for k := range rec {
-			names = append(names, k)
-		}
+		kind, err := kindOf(names)
+		return kind, br, err
 	}
+	line, rest, err := firstLine(br)
+	if err != nil {
+		return "", rest, err
+	}
+	var rec map[string]json.RawMessage
+	if err := json.Unmarshal(line, &rec); err != nil {
+		return "", rest, fmt.Errorf("line 1: %s", jsonError(err))
+	}
+	names := make([]string, 0, len(rec))
+	for k := range rec {
+		names = append(names, k)
+	}
+	kind, err := kindOf(names)
+	return kind, rest, err
+}
+
+// kindOf tells a record kind from its field names.
+func kindOf(names []string) (string, error) {
 	has := map[string]bool{}
 	for _, n := range names {
 		has[n] = true
@@ -50,20 +62,28 @@ func PeekKind(br *bufio.Reader) (string, error) {
 	return "", errors.New("neither token, packed nor score records (no input_ids, segment_ids or loss field)")
 }
 
-func peekLine(br *bufio.Reader) ([]byte, error) {
-	for n := 4096; ; n *= 2 {
+// firstLine returns the first non-blank line of br, peeked when it fits
+// the buffer; otherwise read, and put back in front of the rest.
+func firstLine(br *bufio.Reader) ([]byte, *bufio.Reader, error) {
+	for n := min(4096, br.Size()); ; n = min(2*n, br.Size()) {
 		b, err := br.Peek(n)
-		b = bytes.TrimLeft(b, " \t\r\n")
-		if i := bytes.IndexByte(b, '\n'); i >= 0 {
-			return b[:i], nil
+		t := bytes.TrimLeft(b, " \t\r\n")
+		if i := bytes.IndexByte(t, '\n'); i >= 0 {
+			return t[:i], br, nil
 		}
 		if err != nil { // the whole input is one line
-			return b, nil
+			return t, br, nil
 		}
-		if n > br.Size() {
-			return nil, errors.New("first line longer than the read buffer")
+		if n == br.Size() {
+			break
 		}
 	}
+	head, err := br.ReadBytes('\n')
+	if err != nil && err != io.EOF {
+		return nil, br, err
+	}
+	rest := bufio.NewReaderSize(io.MultiReader(bytes.NewReader(head), br), br.Size())
+	return bytes.TrimSpace(head), rest, nil
 }
 
 // peekArrowFields reads the field names of the schema message at the head

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"time"
 
@@ -47,7 +48,7 @@ func run(args []string) error {
 	if *modelDir == "" {
 		return errors.New("--model is required")
 	}
-	if *maxNew <= 0 || job.BatchSize <= 0 || sp.Temperature < 0 || sp.TopP <= 0 || sp.TopP > 1 || sp.TopK < 0 {
+	if *maxNew <= 0 || job.BatchSize <= 0 || !(sp.Temperature >= 0) || math.IsInf(sp.Temperature, 0) || !(sp.TopP > 0 && sp.TopP <= 1) || sp.TopK < 0 {
 		return errors.New("want --max-new-tokens and --batch-size > 0, --temperature ≥ 0, 0 < --top-p ≤ 1, --top-k ≥ 0")
 	}
 	if err := job.Load(*modelDir); err != nil {

@@ -57,7 +57,7 @@ func run(args []string) error {
 	err = formats.WriteRecords(sink, formats.ScoreCodec, func(w *formats.Writer[formats.Score]) error {
 		sc.Emit = func(s *formats.Score) error { docs++; return w.Write(s) }
 		for _, p := range cli.Inputs(fs) {
-			if err := seq.Each(p, os.Stdin, m.Cfg.Vocab, sc.Add); err != nil {
+			if err := seq.Each(p, os.Stdin, m.Cfg.Limits(), sc.Add); err != nil {
 				return err
 			}
 		}

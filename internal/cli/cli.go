@@ -13,17 +13,49 @@ import (
 )
 
 // Main runs a tool and exits: 0 on success and for --help, 1 with
-// "NAME: error" on stderr otherwise.
+// "NAME: error" on stderr otherwise. A panic that reaches it (a libtorch
+// failure no step caught, or a bug) is reported in one line, after the
+// deferred clean-up of the tool has run, with exit status 2; YTRAIN_TRACE=1
+// lets it crash with its stack trace instead.
 func Main(name string, run func(args []string) error) {
 	// libtorch's grad mode and gotch's last error are per OS thread: the
 	// tools that drive torch do it from this goroutine
 	runtime.LockOSThread()
-	err := run(os.Args[1:])
-	if err != nil && !errors.Is(err, pflag.ErrHelp) {
+	code := 0
+	if err := protect(run, os.Args[1:]); err != nil && !errors.Is(err, pflag.ErrHelp) {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
-		os.Exit(1)
+		code = 1
+		var ie internalError
+		if errors.As(err, &ie) {
+			code = 2
+		}
 	}
-	os.Exit(0)
+	os.Exit(code)
+}
+
+// internalError is a panic that reached Main.
+type internalError struct{ v any }
+
+func (e internalError) Error() string {
+	if err, ok := e.v.(error); ok {
+		return err.Error()
+	}
+	return fmt.Sprintf("internal error: %v (YTRAIN_TRACE=1 shows where)", e.v)
+}
+
+func protect(run func([]string) error, args []string) (err error) {
+	if os.Getenv("YTRAIN_TRACE") == "" {
+		defer func() {
+			if p := recover(); p != nil {
+				if tf, ok := p.(interface{ TorchFailure() }); ok {
+					err = tf.(error) // libtorch refused: the tool's own fault to name better, not a bug
+					return
+				}
+				err = internalError{p}
+			}
+		}()
+	}
+	return run(args)
 }
 
 // Flags returns a tool's flag set; --help prints usage, then the flags.

@@ -74,6 +74,10 @@ func (g *Generator) Generate(prompts [][]int32) ([]Result, error) {
 		for b := int64(0); b < B; b++ {
 			tok := g.pick(logits[b*int64(V) : (b+1)*int64(V)])
 			r := &res[b]
+			if r.Finish == "" && g.M.Cfg.MaxPos > 0 && next[b] >= g.M.Cfg.MaxPos {
+				r.Finish = "length" // the model's positions end here
+				done++
+			}
 			if r.Finish == "" {
 				if g.Stops[tok] {
 					r.Finish = "stop"

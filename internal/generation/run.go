@@ -13,6 +13,8 @@ import (
 	"github.com/ytrain/ytrain/internal/chat"
 	"github.com/ytrain/ytrain/internal/corpus"
 	"github.com/ytrain/ytrain/internal/model"
+	"github.com/ytrain/ytrain/internal/seq"
+	"github.com/ytrain/ytrain/internal/torch"
 )
 
 // Job is what generate answers and how prompts are rendered.
@@ -102,9 +104,13 @@ func (g *Generator) Run(j Job, w io.Writer) (int, error) {
 		if len(batch) == 0 {
 			return nil
 		}
-		res, err := g.Generate(prompts)
-		if err != nil {
+		var res []Result
+		err := torch.Catch(func() (err error) {
+			res, err = g.Generate(prompts)
 			return err
+		})
+		if err != nil {
+			return fmt.Errorf("answering %s: %w", names(batch), err)
 		}
 		for i, ex := range batch {
 			a := Answer{ID: ex.ID, Prompt: ex.Messages[len(ex.Messages)-1].Content, Response: j.tok.Decode(res[i].Tokens),
@@ -121,8 +127,12 @@ func (g *Generator) Run(j Job, w io.Writer) (int, error) {
 		batch, prompts = batch[:0], prompts[:0]
 		return nil
 	}
+	lim := g.M.Cfg.Limits()
 	for _, p := range j.Paths {
 		if err := j.each(p, func(ex *corpus.Example, ids []int32) error {
+			if err := lim.Check(seq.FromIDs(ids)); err != nil {
+				return fmt.Errorf("%s: record %q: the prompt's %w", ex.Where, ex.ID, err)
+			}
 			batch, prompts = append(batch, ex), append(prompts, ids)
 			if len(batch) == j.BatchSize {
 				return flush()
@@ -139,6 +149,14 @@ func (g *Generator) Run(j Job, w io.Writer) (int, error) {
 		return 0, errors.New("no prompt to answer")
 	}
 	return n, nil
+}
+
+// names lists a batch's records for messages.
+func names(batch []*corpus.Example) string {
+	if len(batch) == 1 {
+		return fmt.Sprintf("record %q (%s)", batch[0].ID, batch[0].Where)
+	}
+	return fmt.Sprintf("records %q … %q (%s …)", batch[0].ID, batch[len(batch)-1].ID, batch[0].Where)
 }
 
 // each renders every prompt of one file with the chat template.

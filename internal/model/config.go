@@ -6,6 +6,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+
+	"github.com/ytrain/ytrain/internal/seq"
 )
 
 // Config is the part of an HF config.json the decoder needs.
@@ -125,6 +127,12 @@ func (r *rawConfig) config() (*Config, error) {
 	if c.RopeTheta == 0 {
 		c.RopeTheta = 10000
 	}
+	if !(c.RMSEps > 0) || math.IsInf(c.RMSEps, 0) {
+		return nil, fmt.Errorf("rms_norm_eps %g must be a small positive number", c.RMSEps)
+	}
+	if !(c.RopeTheta > 0) || math.IsInf(c.RopeTheta, 0) {
+		return nil, fmt.Errorf("rope_theta %g must be positive", c.RopeTheta)
+	}
 	for name, v := range map[string]int64{"vocab_size": c.Vocab, "hidden_size": c.Hidden, "num_hidden_layers": c.Layers,
 		"num_attention_heads": c.Heads, "intermediate_size": c.Inter, "head_dim": c.HeadDim} {
 		if v <= 0 {
@@ -170,6 +178,9 @@ func (r *rawConfig) config() (*Config, error) {
 	}
 	return c, nil
 }
+
+// Limits are the sequences the model can run.
+func (c *Config) Limits() seq.Limits { return seq.Limits{Vocab: c.Vocab, MaxPos: c.MaxPos} }
 
 // InvFreq returns the rotary inverse frequencies (HeadDim/2 of them), with
 // Llama 3 scaling applied, as transformers computes them.

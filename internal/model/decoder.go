@@ -157,6 +157,9 @@ func (m *Model) weight(name string, shape []int64) (*ts.Tensor, error) {
 	if !ok {
 		return nil, fmt.Errorf("tensor %s has dtype %s (want F32, BF16 or F16)", name, st.DType)
 	}
+	if i := st.FirstNonFinite(); i >= 0 {
+		return nil, fmt.Errorf("tensor %s holds a NaN or infinite value (element %d): the checkpoint is broken", name, i)
+	}
 	t, err := torch.TensorFromBlob(unsafe.Pointer(unsafe.SliceData(st.Data)), shape, dt)
 	if err != nil {
 		return nil, fmt.Errorf("tensor %s: %w", name, err)

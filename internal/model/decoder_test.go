@@ -1,10 +1,13 @@
 package model_test
 
 import (
+	"encoding/binary"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -12,6 +15,7 @@ import (
 
 	"github.com/ytrain/ytrain/internal/model"
 	"github.com/ytrain/ytrain/internal/modeltest"
+	"github.com/ytrain/ytrain/internal/safetensors"
 	"github.com/ytrain/ytrain/internal/tinymodel"
 )
 
@@ -125,5 +129,46 @@ func TestBF16Checkpoint(t *testing.T) {
 			t.Fatalf("case %d: max |logit diff| to float32 = %g (want bf16 rounding: small, non-zero)", i, worst)
 		}
 		t.Logf("case %d: max |logit diff| to float32 = %.3g", i, worst)
+	}
+}
+
+// A weight holding NaN or Inf is refused at load, naming the tensor; so are
+// configs no model can run.
+func TestNonFiniteWeightsAndBadConfigs(t *testing.T) {
+	dir := modeltest.Write(t, tinymodel.Spec{Arch: "Qwen3ForCausalLM"})
+	st, err := safetensors.Open(filepath.Join(dir, "model.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list []safetensors.Tensor
+	for _, name := range slices.Sorted(maps.Keys(st.Tensors)) {
+		tt := *st.Tensors[name]
+		tt.Name, tt.Data = name, append([]byte(nil), tt.Data...)
+		if name == "model.layers.1.mlp.up_proj.weight" {
+			binary.LittleEndian.PutUint32(tt.Data[4*17:], 0x7fc00000) // NaN
+		}
+		list = append(list, tt)
+	}
+	st.Close()
+	if err := safetensors.Write(filepath.Join(dir, "model.safetensors"), list, nil); err != nil {
+		t.Fatal(err)
+	}
+	_, err = model.Load(dir, gotch.CPU, gotch.Float)
+	if err == nil || !strings.Contains(err.Error(), "tensor model.layers.1.mlp.up_proj.weight holds a NaN or infinite value (element 17)") {
+		t.Fatalf("got %v", err)
+	}
+	cfg, _ := os.ReadFile(filepath.Join(dir, "config.json"))
+	for _, c := range []struct{ from, to, want string }{
+		{`"rope_theta": 10000`, `"rope_theta": -1`, "rope_theta -1 must be positive"},
+		{`"rms_norm_eps": 0.000001`, `"rms_norm_eps": -0.001`, "rms_norm_eps -0.001 must be a small positive number"},
+	} {
+		bad := strings.Replace(string(cfg), c.from, c.to, 1)
+		if bad == string(cfg) {
+			t.Fatalf("config has no %s", c.from)
+		}
+		os.WriteFile(filepath.Join(dir, "config.json"), []byte(bad), 0o644)
+		if _, err := model.LoadConfig(dir); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("got %v, want %q", err, c.want)
+		}
 	}
 }

@@ -1,7 +1,9 @@
 package ranking
 
 import (
+	"errors"
 	"fmt"
+	"math"
 
 	"github.com/spf13/pflag"
 )
@@ -60,12 +62,18 @@ func (f *Flags) Options(fs *pflag.FlagSet, records []string) (Options, error) {
 	if opt.Plan.Interleave, err = ParseMix(f.Mix); err != nil {
 		return opt, err
 	}
-	if f.DropWorst < 0 || f.DropWorst >= 1 {
+	if !(f.DropWorst >= 0 && f.DropWorst < 1) {
 		return opt, fmt.Errorf("--drop-worst %g: want a fraction in [0, 1)", f.DropWorst)
 	}
 	opt.Plan.DropWorst = f.DropWorst
 	if fs.Changed("drop-above") {
+		if math.IsNaN(f.DropAbove) {
+			return opt, errors.New("--drop-above NaN: want a number")
+		}
 		opt.Plan.DropAbove = &f.DropAbove
+	}
+	if math.IsNaN(f.ZThreshold) || math.IsInf(f.ZThreshold, 0) {
+		return opt, fmt.Errorf("--z-threshold %g: want a number", f.ZThreshold)
 	}
 	if f.Band != "" {
 		if opt.Plan.Band, err = ParseBand(f.Band); err != nil {

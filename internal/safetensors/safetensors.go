@@ -285,3 +285,31 @@ func (c *Checkpoint) Close() error {
 	c.files = nil
 	return first
 }
+
+// FirstNonFinite returns the index of the first NaN or infinite element of
+// a float tensor (F32, BF16 or F16), or -1. It reads the exponent bits of
+// the raw data, about as fast as memory goes: cheap enough to check every
+// weight on load.
+func (t *Tensor) FirstNonFinite() int {
+	switch t.DType {
+	case "F32":
+		for i := 0; i+4 <= len(t.Data); i += 4 {
+			if binary.LittleEndian.Uint32(t.Data[i:])&0x7f800000 == 0x7f800000 {
+				return i / 4
+			}
+		}
+	case "BF16":
+		for i := 0; i+2 <= len(t.Data); i += 2 {
+			if binary.LittleEndian.Uint16(t.Data[i:])&0x7f80 == 0x7f80 {
+				return i / 2
+			}
+		}
+	case "F16":
+		for i := 0; i+2 <= len(t.Data); i += 2 {
+			if binary.LittleEndian.Uint16(t.Data[i:])&0x7c00 == 0x7c00 {
+				return i / 2
+			}
+		}
+	}
+	return -1
+}

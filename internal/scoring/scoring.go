@@ -5,6 +5,7 @@ package scoring
 
 import (
 	"errors"
+	"fmt"
 	"math"
 
 	"github.com/ytrain/ytrain/formats"
@@ -87,9 +88,13 @@ func (sc *Scorer) Flush() error {
 	if len(sc.rows) == 0 {
 		return sc.emitPending()
 	}
-	loss, ent, err := sc.run()
-	if err != nil {
+	var loss, ent [][]float32
+	err := torch.Catch(func() (err error) {
+		loss, ent, err = sc.run()
 		return err
+	})
+	if err != nil {
+		return fmt.Errorf("scoring %s: %w", sc.names(), err)
 	}
 	for i, r := range sc.rows {
 		if r.isFree {
@@ -105,6 +110,17 @@ func (sc *Scorer) Flush() error {
 	}
 	sc.rows, sc.maxLen = sc.rows[:0], 0
 	return nil
+}
+
+// names lists the documents of the queued rows, for messages.
+func (sc *Scorer) names() string {
+	var seqs []*seq.Seq
+	for _, r := range sc.rows {
+		if !r.isFree {
+			seqs = append(seqs, r.Seq)
+		}
+	}
+	return seq.Names(seqs)
 }
 
 // Close emits what is still queued.

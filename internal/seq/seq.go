@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 
 	"github.com/sugarme/gotch"
 	"github.com/sugarme/gotch/ts"
@@ -73,32 +75,56 @@ func newSeq(ids, pos, seg []int32, mask formats.Mask) *Seq {
 // Len is the number of positions.
 func (s *Seq) Len() int { return len(s.IDs) }
 
-// Name names the sequence in messages: its document, or its documents.
-func (s *Seq) Name() string {
-	if len(s.Docs) == 1 {
-		return s.Docs[0].ID
+// Names names the documents of seqs in messages: record "a", or records
+// "a", "b" (at most five, then a count).
+func Names(seqs []*Seq) string {
+	var ids []string
+	n := 0
+	for _, s := range seqs {
+		for _, d := range s.Docs {
+			if n++; n <= 5 {
+				ids = append(ids, strconv.Quote(d.ID))
+			}
+		}
 	}
-	ids := make([]string, len(s.Docs))
-	for i, d := range s.Docs {
-		ids[i] = d.ID
+	if n == 1 {
+		return "record " + ids[0]
 	}
-	return fmt.Sprint(ids)
+	if n > 5 {
+		ids = append(ids, fmt.Sprintf("and %d more", n-5))
+	}
+	return "records " + strings.Join(ids, ", ")
 }
 
-// checkVocab catches data tokenized for another model before libtorch does.
-func (s *Seq) checkVocab(vocab int64) error {
+// Limits are what a model can run: ids below Vocab, positions below MaxPos
+// (max_position_embeddings; 0 when the config has none).
+type Limits struct {
+	Vocab, MaxPos int64
+}
+
+// Check catches data tokenized for another model, or too long for this
+// one, before libtorch does (an id out of range, or an attention matrix
+// that does not fit in memory).
+func (l Limits) Check(s *Seq) error {
 	for t, v := range s.IDs {
-		if v >= vocab {
-			return fmt.Errorf("input_ids[%d] = %d is outside the model's vocabulary of %d (tokenized for another model?)", t, v, vocab)
+		if v < 0 || v >= l.Vocab {
+			return fmt.Errorf("input_ids[%d] = %d is outside the model's vocabulary of %d (tokenized for another model?)", t, v, l.Vocab)
+		}
+	}
+	if l.MaxPos > 0 {
+		for t, p := range s.Pos {
+			if p >= l.MaxPos {
+				return fmt.Errorf("position %d (at %d of %d tokens) is beyond the model's max_position_embeddings %d: shorten it (tokenize --max-len, pack --pack-length)", p, t, s.Len(), l.MaxPos)
+			}
 		}
 	}
 	return nil
 }
 
 // Each reads the token or packed records of path ("-": stdin) in order and
-// hands each to fn as a sequence, its ids checked against the model's
-// vocabulary. Errors name the file and record.
-func Each(path string, stdin io.Reader, vocab int64, fn func(*Seq) error) error {
+// hands each to fn as a sequence, checked against the model's limits.
+// Errors name the file and record.
+func Each(path string, stdin io.Reader, lim Limits, fn func(*Seq) error) error {
 	r, name := stdin, "stdin"
 	if path != "-" {
 		f, err := os.Open(path)
@@ -109,12 +135,12 @@ func Each(path string, stdin io.Reader, vocab int64, fn func(*Seq) error) error 
 		r, name = f, path
 	}
 	br := bufio.NewReaderSize(r, 1<<16)
-	kind, err := formats.PeekKind(br)
+	kind, br, err := formats.PeekKind(br)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	add := func(s *Seq) error {
-		if err := s.checkVocab(vocab); err != nil {
+		if err := lim.Check(s); err != nil {
 			if !s.Packed {
 				return fmt.Errorf("record %q: %w", s.Docs[0].ID, err)
 			}
@@ -132,10 +158,10 @@ func Each(path string, stdin io.Reader, vocab int64, fn func(*Seq) error) error 
 }
 
 // Read reads every sequence of paths that has a target to learn from.
-func Read(paths []string, vocab int64) ([]*Seq, error) {
+func Read(paths []string, lim Limits) ([]*Seq, error) {
 	var out []*Seq
 	for _, p := range paths {
-		err := Each(p, nil, vocab, func(s *Seq) error {
+		err := Each(p, nil, lim, func(s *Seq) error {
 			if len(s.Targets) > 0 {
 				out = append(out, s)
 			}

@@ -15,10 +15,11 @@
 //     VarStore.Variables()): the copy does not keep the original alive, and
 //     once the finalizer runs it points at freed memory. Keep *ts.Tensor and
 //     runtime.KeepAlive their owner.
-//   - Use the error-returning ops, not Must*, for any op the shim may have
-//     stubbed (build/shim/stubs.txt, e.g. ScaledDotProductAttention on
-//     libtorch 1.13): a stub returns an error, and Must* turns that into
-//     log.Fatal.
+//   - A Must* op that fails panics with a libtch.TorchError (gotchpatch
+//     turns gotch's log.Fatal into that panic): run each step of work on a
+//     record under Catch, which makes it an error naming the record; use the
+//     error-returning op where failing is expected (an op the shim may have
+//     stubbed, e.g. ScaledDotProductAttention on libtorch 1.13).
 package torch
 
 // torch_api.h is gotch's C API (it needs stdbool.h in C); atx_shim_info is
@@ -37,6 +38,7 @@ import (
 	"unsafe"
 
 	"github.com/sugarme/gotch"
+	"github.com/sugarme/gotch/libtch"
 	"github.com/sugarme/gotch/ts"
 )
 
@@ -98,4 +100,20 @@ func (s *Scope) Drop() error {
 	clear(s.tensors)
 	s.tensors = s.tensors[:0]
 	return errors.Join(errs...)
+}
+
+// Catch runs fn and returns its error, or the libtorch failure that a
+// gotch Must* op raised meanwhile (gotchpatch turns gotch's log.Fatal into a
+// panic with a libtch.TorchError). Other panics go on.
+func Catch(fn func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			te, ok := p.(libtch.TorchError)
+			if !ok {
+				panic(p)
+			}
+			err = te
+		}
+	}()
+	return fn()
 }

@@ -191,3 +191,28 @@ func TestPureToolsDoNotLinkTorch(t *testing.T) {
 		t.Skip("none of the tools exists yet")
 	}
 }
+
+// A failing Must* op (gotch's log.Fatal, patched into a panic) comes back
+// from Catch as an error without stack traces; other panics go on.
+func TestCatch(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	a := ts.MustOnes([]int64{2, 3}, gotch.Float, gotch.CPU)
+	b := ts.MustOnes([]int64{4, 5}, gotch.Float, gotch.CPU)
+	defer a.MustDrop()
+	defer b.MustDrop()
+	err := Catch(func() error {
+		a.MustMatmul(b, false)
+		return nil
+	})
+	if err == nil || !strings.Contains(err.Error(), "libtorch: ") || strings.Contains(err.Error(), "goroutine") ||
+		strings.Contains(err.Error(), "Exception raised from") {
+		t.Fatalf("got %v", err)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("a plain panic was swallowed")
+		}
+	}()
+	Catch(func() error { panic("bug") })
+}

@@ -44,12 +44,12 @@ func (tr *trainer) save(dir string, st *state) error {
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
 		return err
 	}
-	var err error
-	if tr.adapters != nil {
-		err = tr.writeAdapter(tmp)
-	} else {
-		err = tr.writeModel(tmp, tr.m.Params, nil)
-	}
+	err := torch.Catch(func() error {
+		if tr.adapters != nil {
+			return tr.writeAdapter(tmp)
+		}
+		return tr.writeModel(tmp, tr.m.Params, nil)
+	})
 	if err == nil && st != nil {
 		err = tr.writeState(tmp, st)
 	}

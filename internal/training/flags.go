@@ -3,6 +3,7 @@ package training
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -92,6 +93,44 @@ func (f *Flags) Register(fs *pflag.FlagSet) {
 	fs.IntVar(&c.MaxBadSteps, "max-bad-steps", 10, "stop after this many steps with a non-finite loss or gradient")
 }
 
+// checkNumbers refuses values no run can use, NaN included (it passes
+// every comparison).
+func (f *Flags) checkNumbers() error {
+	c := &f.Config
+	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+	for _, n := range []struct {
+		name string
+		v    float64
+		ok   bool
+		want string
+	}{
+		{"lr", c.LR, c.LR > 0, "a positive number"},
+		{"beta1", c.Beta1, c.Beta1 >= 0 && c.Beta1 < 1, "a number in [0, 1)"},
+		{"beta2", c.Beta2, c.Beta2 >= 0 && c.Beta2 < 1, "a number in [0, 1)"},
+		{"adam-eps", c.Eps, c.Eps > 0, "a positive number"},
+		{"weight-decay", c.WeightDecay, c.WeightDecay >= 0, "0 or more"},
+		{"warmup", c.Warmup, c.Warmup >= 0, "0 or more steps, or a fraction below 1"},
+		{"grad-clip", c.GradClip, c.GradClip >= 0, "0 (off) or more"},
+		{"lora-alpha", f.lora.Alpha, f.lora.Alpha > 0, "a positive number"},
+		{"lora-dropout", f.lora.Dropout, f.lora.Dropout >= 0 && f.lora.Dropout < 1, "a probability in [0, 1)"},
+	} {
+		if !finite(n.v) || !n.ok {
+			return fmt.Errorf("--%s %g: want %s", n.name, n.v, n.want)
+		}
+	}
+	for _, n := range []struct {
+		name string
+		v    int
+		min  int
+	}{{"lora-rank", f.lora.Rank, 1}, {"max-steps", c.MaxSteps, 0}, {"save-every", c.SaveEvery, 0},
+		{"eval-every", c.EvalEvery, 0}, {"log-every", c.LogEvery, 0}, {"max-bad-steps", c.MaxBadSteps, 1}} {
+		if n.v < n.min {
+			return fmt.Errorf("--%s %d: want %d or more", n.name, n.v, n.min)
+		}
+	}
+	return nil
+}
+
 // Finish checks the flags and completes the Config they describe.
 func (f *Flags) Finish() (*Config, error) {
 	c := &f.Config
@@ -108,8 +147,9 @@ func (f *Flags) Finish() (*Config, error) {
 		return nil, errors.New("want --token-batch ≥ 0, --batch-size, --grad-accum and --epochs ≥ 1")
 	case c.Task == "sft" && c.TokenBatch > 0 && c.BatchSize > 1:
 		return nil, errors.New("--batch-size > 1 needs fused SFT (--token-batch 0): windowed steps go one document at a time")
-	case c.LR <= 0:
-		return nil, errors.New("--lr must be positive")
+	}
+	if err := f.checkNumbers(); err != nil {
+		return nil, err
 	}
 	if c.Resume == "" && !f.overwrite {
 		if old, _ := filepath.Glob(filepath.Join(c.Output, "checkpoint-*")); len(old) > 0 {

@@ -23,8 +23,20 @@ type unitResult struct {
 }
 
 // runUnit runs one unit forward, computes its weighted objective and
-// back-propagates it, scaled by gradScale (1/accumulation).
-func (tr *trainer) runUnit(u *unit, gradScale float64) (unitResult, error) {
+// back-propagates it, scaled by gradScale (1/accumulation). A libtorch
+// failure is reported with the unit's records.
+func (tr *trainer) runUnit(u *unit, gradScale float64) (res unitResult, err error) {
+	err = torch.Catch(func() error {
+		res, err = tr.unit(u, gradScale)
+		return err
+	})
+	if err != nil {
+		return res, fmt.Errorf("training on %s: %w", seq.Names(u.seqs), err)
+	}
+	return res, nil
+}
+
+func (tr *trainer) unit(u *unit, gradScale float64) (unitResult, error) {
 	b := seq.NewBatch(u.seqs, u.targets)
 	s := &torch.Scope{}
 	defer s.Drop()

@@ -105,12 +105,15 @@ func Run(cfg Config) error {
 		return err
 	}
 	defer tr.m.Close()
-	seqs, err := seq.Read(cfg.Data, tr.m.Cfg.Vocab)
+	if int64(tr.topK) > tr.m.Cfg.Vocab {
+		return fmt.Errorf("--eaft-topk %d exceeds the model's vocabulary of %d", tr.topK, tr.m.Cfg.Vocab)
+	}
+	seqs, err := seq.Read(cfg.Data, tr.m.Cfg.Limits())
 	if err != nil {
 		return err
 	}
 	for _, e := range cfg.Eval {
-		es, err := seq.Read([]string{e}, tr.m.Cfg.Vocab)
+		es, err := seq.Read([]string{e}, tr.m.Cfg.Limits())
 		if err != nil {
 			return err
 		}

@@ -263,7 +263,7 @@ func TestLoRAWeightsUntouchedInMemory(t *testing.T) {
 	}
 	names := sortedKeys(tr.adapters)
 	tr.opt = newAdamW(tr.adapters, names, 0.9, 0.999, 1e-8, 0.01)
-	seqs, _ := seq.Read(cfg.Data, vocab)
+	seqs, _ := seq.Read(cfg.Data, seq.Limits{Vocab: vocab})
 	for _, u := range (layout{stepping: Fused, batchSize: 2}).units(seqs, 0) {
 		if _, err := tr.runUnit(&u, 1); err != nil {
 			t.Fatal(err)
@@ -307,7 +307,7 @@ func TestGradientCheckpointingGradients(t *testing.T) {
 			}
 		}
 		tr.opt = newAdamW(params, sortedKeys(params), 0.9, 0.999, 1e-8, 0)
-		seqs, _ := seq.Read(cfg.Data, vocab)
+		seqs, _ := seq.Read(cfg.Data, seq.Limits{Vocab: vocab})
 		u := (layout{stepping: Fused, batchSize: 4}).units(seqs, 0)[0]
 		grads := func(gc bool) map[string][]float32 {
 			tr.cfg.GradientCheckpointing = gc
@@ -426,5 +426,75 @@ func TestBadStepsStop(t *testing.T) {
 	err := Run(cfg)
 	if err == nil || !strings.Contains(err.Error(), "3 steps with a non-finite loss or gradient (--max-bad-steps 3)") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// bf16 compute with float32 master weights trains (LoRA and full), and its
+// gradients agree with float32's within bf16 rounding.
+func TestBF16(t *testing.T) {
+	lock(t)
+	modelDir, data := fixture(t, 8)
+	for _, full := range []bool{false, true} {
+		grads := map[string]map[string][]float32{}
+		for _, dtype := range []string{"f32", "bf16"} {
+			cfg := baseConfig(modelDir, data, t.TempDir())
+			cfg.DType = dtype
+			if full {
+				cfg.LoRA, cfg.LR = nil, 3e-3
+			}
+			m, err := model.Open(modelDir, "cpu", dtype)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr := &trainer{cfg: cfg, m: m}
+			torch.ManualSeed(1)
+			params, err := tr.trainable()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !full { // B starts at zero, which would hide A's gradient
+				for _, n := range sortedKeys(params) {
+					if strings.HasSuffix(n, "lora_B.weight") {
+						p := params[n]
+						r := ts.MustRand(p.MustSize(), gotch.Float, gotch.CPU).MustTotype(p.DType(), true)
+						ts.NoGrad(func() { p.Copy_(r) })
+						r.MustDrop()
+					}
+				}
+			}
+			tr.opt = newAdamW(params, sortedKeys(params), 0.9, 0.999, 1e-8, 0)
+			seqs, _ := seq.Read(cfg.Data, seq.Limits{Vocab: vocab})
+			u := (layout{stepping: Fused, batchSize: 4}).units(seqs, 0)[0]
+			if _, err := tr.runUnit(&u, 1); err != nil {
+				t.Fatalf("%s: %v", dtype, err)
+			}
+			grads[dtype] = map[string][]float32{}
+			for _, q := range tr.opt.params {
+				grads[dtype][q.name], _ = torch.Float32s(q.p.MustGrad(false))
+			}
+			m.Close()
+
+			cfg.Epochs = 4
+			if err := Run(cfg); err != nil {
+				t.Fatalf("%s run: %v", dtype, err)
+			}
+			first, last := firstLast(metrics(t, cfg.Output))
+			if !(last < 0.9*first) {
+				t.Fatalf("full=%v %s: loss %.3f → %.3f did not fall", full, dtype, first, last)
+			}
+		}
+		var diff, norm float64
+		for n, g := range grads["f32"] {
+			for i := range g {
+				d := float64(g[i] - grads["bf16"][n][i])
+				diff += d * d
+				norm += float64(g[i]) * float64(g[i])
+			}
+		}
+		if rel := math.Sqrt(diff / norm); !(rel < 0.05) {
+			t.Fatalf("full=%v: bf16 gradients differ from float32's by %.3g (relative L2)", full, rel)
+		} else {
+			t.Logf("full=%v: bf16 vs float32 gradients: relative L2 difference %.3g", full, rel)
+		}
 	}
 }

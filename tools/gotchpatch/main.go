@@ -139,6 +139,15 @@ func build(src, out string) error {
 	if err := fixTs(filepath.Join(out, "ts")); err != nil {
 		return err
 	}
+	if err := fatalToPanic(out, pkgs); err != nil {
+		return err
+	}
+	if err := cleanTorchErr(filepath.Join(out, "ts", "error.go")); err != nil {
+		return err
+	}
+	if err := fixCInts(filepath.Join(out, "libtch", "tensor.go")); err != nil {
+		return err
+	}
 	return dropGCBallast(filepath.Join(out, "ts", "tensor.go"))
 }
 

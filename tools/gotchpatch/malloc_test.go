@@ -42,3 +42,17 @@ func TestMaxOutputs(t *testing.T) {
 		t.Errorf("maxOutputs = %d, want 7", n)
 	}
 }
+
+func TestReplaceFatal(t *testing.T) {
+	src := "package ts\n\nimport (\n\t\"fmt\"\n\t\"log\"\n)\n\nfunc f() {\n\tif err != nil { log.Fatal(err) }\n\tlog.Fatalf(\"x %d\", 1)\n}\n"
+	want := "package ts\n\nimport (\n\t\"fmt\"\n)\n\nfunc f() {\n\tif err != nil { fatal(err) }\n\tfatalf(\"x %d\", 1)\n}\n"
+	got, n := replaceFatal(src)
+	if got != want || n != 2 {
+		t.Errorf("got %d sites\n%s\nwant\n%s", n, got, want)
+	}
+	// a file that still logs keeps its import
+	keep := "import \"log\"\nfunc f() { log.Printf(\"x\"); log.Fatal(err) }\n"
+	if got, _ := replaceFatal(keep); got != "import \"log\"\nfunc f() { log.Printf(\"x\"); fatal(err) }\n" {
+		t.Errorf("got %s", got)
+	}
+}
