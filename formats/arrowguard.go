@@ -19,6 +19,7 @@ import (
 type guardedMessages struct {
 	r   io.Reader
 	msg *ipc.Message
+	end bool // the end-of-stream marker was read (the IPC spec makes it optional)
 }
 
 const (
@@ -28,7 +29,9 @@ const (
 
 func (g *guardedMessages) Message() (*ipc.Message, error) {
 	var word [4]byte
-	if _, err := io.ReadFull(g.r, word[:]); err != nil {
+	if _, err := io.ReadFull(g.r, word[:]); err == io.EOF {
+		return nil, io.EOF // between messages, without the marker: the caller warns
+	} else if err != nil {
 		return nil, fmt.Errorf("truncated stream (no end-of-stream marker): %w", err)
 	}
 	n := binary.LittleEndian.Uint32(word[:])
@@ -39,6 +42,7 @@ func (g *guardedMessages) Message() (*ipc.Message, error) {
 		n = binary.LittleEndian.Uint32(word[:])
 	}
 	if n == 0 {
+		g.end = true
 		return nil, io.EOF
 	}
 	if n > maxMetadata {

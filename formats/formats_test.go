@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -312,5 +313,77 @@ func TestPeekKindLongFirstLine(t *testing.T) {
 	all, _ := io.ReadAll(br)
 	if !bytes.Equal(all, data) {
 		t.Fatalf("read back %d bytes of %d", len(all), len(data))
+	}
+}
+
+// A stream that stops at a batch boundary, without the end-of-stream
+// marker ytrain always writes, reads as far as it goes, with a warning that
+// names the file and the count.
+func TestArrowWithoutEndMarker(t *testing.T) {
+	recs := make([]Token, 1280) // two batches: 1024 + 256
+	for i := range recs {
+		recs[i] = Token{ID: fmt.Sprint(i), InputIDs: []int32{1, 2}, LossMask: Mask{0, 1}}
+	}
+	data := encode(t, Arrow, TokenCodec, recs)
+	// cut after the schema and the first batch: walk the messages
+	cr := &countingReader{r: bytes.NewReader(data)}
+	g := &guardedMessages{r: cr}
+	for i := 0; i < 2; i++ {
+		if _, err := g.Message(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var warned []string
+	defer func(w func(string)) { Warn = w }(Warn)
+	Warn = func(msg string) { warned = append(warned, msg) }
+	read := func(b []byte) int {
+		rd, err := NewReader(bytes.NewReader(b), "cut.arrow", TokenCodec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rd.Close()
+		n := 0
+		for {
+			_, err := rd.Next()
+			if err == io.EOF {
+				return n
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			n++
+		}
+	}
+	if n := read(data); n != 1280 || len(warned) != 0 {
+		t.Fatalf("whole stream: %d records, warnings %v", n, warned)
+	}
+	if n := read(data[:cr.n]); n != 1024 || len(warned) != 1 ||
+		!strings.Contains(warned[0], "cut.arrow: the Arrow stream ends after record 1024 without its end-of-stream marker") {
+		t.Fatalf("cut stream: %d records, warnings %v", n, warned)
+	}
+}
+
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
+}
+
+// A JSON Lines file of another record kind is refused by name, as an Arrow
+// stream's schema is.
+func TestJSONLKindChecked(t *testing.T) {
+	data := encode(t, JSONL, TokenCodec, sampleTokens())
+	rd, err := NewReader(bytes.NewReader(data), "tokens.jsonl", ScoreCodec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	if _, err := rd.Next(); err == nil || !strings.Contains(err.Error(), "tokens.jsonl:1: a token record, want score records") {
+		t.Fatalf("got %v", err)
 	}
 }

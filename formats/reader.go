@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"unicode/utf8"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -43,11 +44,16 @@ type Reader[T any] struct {
 	br   *bufio.Reader
 	line int
 	// Arrow
-	ar  *ipc.Reader
-	rec arrow.Record
-	row int
-	idx []int
+	ar    *ipc.Reader
+	guard *guardedMessages
+	rec   arrow.Record
+	row   int
+	idx   []int
 }
+
+// Warn reports a problem that does not stop reading; tools print it on
+// stderr.
+var Warn = func(msg string) { fmt.Fprintf(os.Stderr, "%s: warning: %s\n", filepath.Base(os.Args[0]), msg) }
 
 // NewReader detects the encoding of r; name is used in error messages.
 func NewReader[T any](r io.Reader, name string, c *Codec[T]) (*Reader[T], error) {
@@ -58,7 +64,8 @@ func NewReader[T any](r io.Reader, name string, c *Codec[T]) (*Reader[T], error)
 	}
 	rd := &Reader[T]{codec: c, name: name, enc: enc, br: br}
 	if enc == Arrow {
-		if rd.ar, err = newArrowReader(br); err != nil {
+		rd.guard = &guardedMessages{r: br}
+		if rd.ar, err = newArrowReader(rd.guard); err != nil {
 			return nil, fmt.Errorf("%s: reading Arrow stream: %w", name, err)
 		}
 		if rd.idx, err = c.bind(rd.ar.Schema()); err != nil {
@@ -122,6 +129,11 @@ func (r *Reader[T]) nextJSON() (*T, error) {
 		if line[0] != '{' {
 			return nil, fmt.Errorf("%s:%d: want one JSON object per line (JSON Lines) or an Arrow IPC stream", r.name, r.line)
 		}
+		if r.n == 0 {
+			if err := r.checkKind(line); err != nil {
+				return nil, fmt.Errorf("%s:%d: %w", r.name, r.line, err)
+			}
+		}
 		rec := new(T)
 		if err := json.Unmarshal(line, rec); err != nil {
 			return nil, fmt.Errorf("%s:%d: %s", r.name, r.line, jsonError(err))
@@ -144,6 +156,10 @@ func (r *Reader[T]) nextArrow() (rec *T, err error) {
 			if err := r.ar.Err(); err != nil && err != io.EOF {
 				return nil, fmt.Errorf("%s: after record %d: %w", r.name, r.n, err)
 			}
+			if !r.guard.end {
+				Warn(fmt.Sprintf("%s: the Arrow stream ends after record %d without its end-of-stream marker: was it cut short? (ytrain always writes the marker)", r.name, r.n))
+				r.guard.end = true // once
+			}
 			return nil, io.EOF
 		}
 		r.rec, r.row = r.ar.Record(), 0
@@ -162,13 +178,35 @@ func (r *Reader[T]) nextArrow() (rec *T, err error) {
 	return rec, nil
 }
 
-func newArrowReader(r io.Reader) (ar *ipc.Reader, err error) {
+// checkKind makes sure the first JSON record is of the codec's kind, as the
+// schema metadata does for Arrow: a token record read as a score record
+// would otherwise pass with empty curves.
+func (r *Reader[T]) checkKind(line []byte) error {
+	var rec map[string]json.RawMessage
+	if err := json.Unmarshal(line, &rec); err != nil {
+		return errors.New(jsonError(err))
+	}
+	names := make([]string, 0, len(rec))
+	for k := range rec {
+		names = append(names, k)
+	}
+	kind, err := kindOf(names)
+	if err != nil {
+		return fmt.Errorf("not %s records: %w", r.codec.Kind, err)
+	}
+	if kind != r.codec.Kind {
+		return fmt.Errorf("a %s record, want %s records", kind, r.codec.Kind)
+	}
+	return nil
+}
+
+func newArrowReader(g *guardedMessages) (ar *ipc.Reader, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			ar, err = nil, fmt.Errorf("corrupt Arrow schema: %v", p)
 		}
 	}()
-	return ipc.NewReaderFromMessageReader(&guardedMessages{r: r})
+	return ipc.NewReaderFromMessageReader(g)
 }
 
 // Close releases the Arrow reader; it does not close the underlying input.

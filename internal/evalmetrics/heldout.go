@@ -50,6 +50,6 @@ func ReadHeldOut(paths []string, stdin io.Reader) (*HeldOut, error) {
 	}
 	h.MeanLoss = loss / float64(h.Targets)
 	h.MeanEntropy = ent / float64(h.Targets)
-	h.PPL = math.Exp(h.MeanLoss)
+	h.PPL = min(math.Exp(h.MeanLoss), math.MaxFloat64) // JSON has no +Inf: saturate
 	return h, nil
 }

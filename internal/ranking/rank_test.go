@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -270,5 +271,30 @@ func TestNum(t *testing.T) {
 	negZero = -negZero
 	if Num(negZero) != "0" {
 		t.Errorf("Num(-0) = %q", Num(negZero))
+	}
+}
+
+// A score that overflows float64 (ppl of a mean loss above ~709) or is NaN
+// still makes valid JSON.
+func TestNonFiniteScoresWriteJSON(t *testing.T) {
+	if Num(math.Inf(1)) != "1.797693e+308" || Num(math.Inf(-1)) != "-1.797693e+308" || Num(math.NaN()) != "null" {
+		t.Fatalf("Num: %s %s %s", Num(math.Inf(1)), Num(math.Inf(-1)), Num(math.NaN()))
+	}
+	dir := t.TempDir()
+	data := write(t, dir, "d.jsonl", `{"id":"a","text":"x"}`+"\n"+`{"id":"b","text":"y"}`+"\n")
+	scores := write(t, dir, "s.jsonl", scoreLine("a", 800)+scoreLine("b", 1))
+	for _, format := range []string{"jsonl", "json"} {
+		out, _ := rankAndWrite(t, Options{Scores: []string{scores}, Records: []string{data}, Mode: ModeOptions{Mode: PPL}}, format)
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			if format == "jsonl" && !json.Valid([]byte(line)) {
+				t.Fatalf("invalid JSON line %s", line)
+			}
+		}
+		if format == "json" && !json.Valid([]byte(out)) {
+			t.Fatalf("invalid JSON %s", out)
+		}
+		if !strings.Contains(out, `"score":1.797693e+308`) {
+			t.Fatalf("%s: %s", format, out)
+		}
 	}
 }

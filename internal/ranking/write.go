@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -125,11 +126,18 @@ func withResult(fs corpus.Fields, r Result, scoreKey string) corpus.Fields {
 	return fs
 }
 
-// Num formats a score for output: 7 significant digits (the curves are
-// float32, more would be noise), never "-0".
+// Num formats a score for JSON: 7 significant digits (the curves are
+// float32, more would be noise), never "-0"; a score that overflows (ppl of
+// a mean loss above ~709) saturates at ±1.797693e+308 and NaN is null, as
+// JSON has neither (FORMATS.md).
 func Num(v float64) string {
-	if v == 0 {
+	switch {
+	case v == 0:
 		v = 0 // turns -0 into 0
+	case math.IsNaN(v):
+		return "null"
+	case math.IsInf(v, 0):
+		v = math.Copysign(math.MaxFloat64, v)
 	}
 	return strconv.FormatFloat(v, 'g', 7, 64)
 }

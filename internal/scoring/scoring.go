@@ -25,8 +25,10 @@ type Scorer struct {
 
 	rows    []row
 	maxLen  int
-	pending *formats.Score // a packed document whose next chunk may follow
-	Tokens  int64          // tokens run through the model
+	pending *formats.Score    // a packed document whose next chunk may follow
+	seen    map[string]string // document id → where it was first
+	tail    string            // the last document of the last packed row: it may continue
+	Tokens  int64             // tokens run through the model
 }
 
 // row is one sequence of the batch, and where its prompt-free twin is.
@@ -39,6 +41,9 @@ type row struct {
 // Add queues a sequence; its documents come out in order, chunks of one
 // document joined back together.
 func (sc *Scorer) Add(s *seq.Seq) error {
+	if err := sc.checkIDs(s); err != nil {
+		return err
+	}
 	var twin *seq.Seq
 	if sc.PromptFree {
 		if s.Packed {
@@ -63,6 +68,30 @@ func (sc *Scorer) Add(s *seq.Seq) error {
 		sc.rows = append(sc.rows, row{s, -1, false})
 	}
 	sc.maxLen = max(sc.maxLen, need)
+	return nil
+}
+
+// checkIDs refuses a document id seen before, as tokenize does: rank and
+// evaluate join on ids. Only a packed document split into chunks continues
+// in the first segment of the next row.
+func (sc *Scorer) checkIDs(s *seq.Seq) error {
+	if sc.seen == nil {
+		sc.seen = map[string]string{}
+	}
+	tail := sc.tail
+	sc.tail = ""
+	if s.Packed {
+		sc.tail = s.Docs[len(s.Docs)-1].ID
+	}
+	for i, d := range s.Docs {
+		if i == 0 && s.Packed && d.ID == tail {
+			continue // the next chunk of a split document
+		}
+		if first, dup := sc.seen[d.ID]; dup {
+			return fmt.Errorf("duplicate id %q (first at %s): ids must be unique, rank and evaluate join on them", d.ID, first)
+		}
+		sc.seen[d.ID] = s.Where
+	}
 	return nil
 }
 
@@ -171,7 +200,7 @@ func (sc *Scorer) emitRow(s *seq.Seq, loss, ent, free []float32) error {
 	}
 	for si, d := range s.Docs {
 		c := bySeg[si]
-		if sc.pending != nil && sc.pending.ID == d.ID { // the next chunk of a split document
+		if si == 0 && s.Packed && sc.pending != nil && sc.pending.ID == d.ID { // the next chunk of a split document
 			sc.pending.Loss = append(sc.pending.Loss, c.loss...)
 			sc.pending.Entropy = append(sc.pending.Entropy, c.ent...)
 			continue
@@ -190,6 +219,11 @@ func (sc *Scorer) emitPending() error {
 		return nil
 	}
 	sc.pending = nil
+	for k := range p.Loss {
+		if l, e := float64(p.Loss[k]), float64(p.Entropy[k]); math.IsNaN(l+e) || math.IsInf(l+e, 0) {
+			return fmt.Errorf("record %q: the loss or entropy at target %d is not finite: the model's outputs are broken (dtype?)", p.ID, k)
+		}
+	}
 	Summarize(p)
 	return sc.Emit(p)
 }
@@ -212,7 +246,7 @@ func Summarize(s *formats.Score) {
 		regions[weighting.Region(l)]++
 	}
 	s.MeanLoss = float32(sl / float64(n))
-	s.PPL = float32(math.Exp(sl / float64(n)))
+	s.PPL = float32(min(math.Exp(sl/float64(n)), math.MaxFloat32)) // JSON has no +Inf: saturate
 	s.MeanEntropy = float32(se / float64(n))
 	f := func(c int) float32 { return float32(c) / float32(n) }
 	s.FracKnown, s.FracLearning = f(regions[weighting.RegionKnown]), f(regions[weighting.RegionLearning])

@@ -29,6 +29,7 @@ type Seq struct {
 	Targets []int   // positions t ≥ 1 whose token is a target, predicted from t−1
 	Docs    []Doc   // by segment: Docs[s−1]
 	Packed  bool    // from a packed record
+	Where   string  // FILE:LINE or FILE: record N, for messages
 }
 
 // Doc is one document of a sequence.
@@ -139,22 +140,41 @@ func Each(path string, stdin io.Reader, lim Limits, fn func(*Seq) error) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	add := func(s *Seq) error {
-		if err := lim.Check(s); err != nil {
-			if !s.Packed {
-				return fmt.Errorf("record %q: %w", s.Docs[0].ID, err)
-			}
-			return err
-		}
-		return fn(s)
-	}
 	switch kind {
 	case formats.TokenCodec.Kind:
-		return formats.Each(br, name, formats.TokenCodec, func(r *formats.Token) error { return add(FromToken(r)) })
+		return each(br, name, formats.TokenCodec, FromToken, lim, fn)
 	case formats.PackedCodec.Kind:
-		return formats.Each(br, name, formats.PackedCodec, func(r *formats.Packed) error { return add(FromPacked(r)) })
+		return each(br, name, formats.PackedCodec, FromPacked, lim, fn)
 	}
 	return fmt.Errorf("%s: %s records cannot be run (want token or packed records)", name, kind)
+}
+
+func each[T any](r io.Reader, name string, c *formats.Codec[T], seq func(*T) *Seq, lim Limits, fn func(*Seq) error) error {
+	rd, err := formats.NewReader(r, name, c)
+	if err != nil {
+		return err
+	}
+	defer rd.Close()
+	for {
+		rec, err := rd.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		s := seq(rec)
+		s.Where = rd.Where()
+		if err := lim.Check(s); err != nil {
+			if !s.Packed {
+				err = fmt.Errorf("record %q: %w", s.Docs[0].ID, err)
+			}
+			return fmt.Errorf("%s: %w", s.Where, err)
+		}
+		if err := fn(s); err != nil {
+			return fmt.Errorf("%s: %w", s.Where, err)
+		}
+	}
 }
 
 // Read reads every sequence of paths that has a target to learn from.
