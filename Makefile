@@ -31,9 +31,14 @@ demo: build
 experiment: build
 	bash scripts/experiment.sh
 
+# every reader, FUZZTIME each (60s by default)
+FUZZTIME ?= 60s
 fuzz: gotch
-	$(GO) test -run=^$$ -fuzz=FuzzReadJSONL -fuzztime=30s ./formats
-	$(GO) test -run=^$$ -fuzz=FuzzReadArrow -fuzztime=30s ./formats
+	$(GO) test -run=^$$ -fuzz=FuzzReadJSONL -fuzztime=$(FUZZTIME) ./formats
+	$(GO) test -run=^$$ -fuzz=FuzzReadArrow -fuzztime=$(FUZZTIME) ./formats
+	$(GO) test -run=^$$ -fuzz=FuzzReadScores -fuzztime=$(FUZZTIME) ./formats
+	$(GO) test -run=^$$ -fuzz=FuzzPeekKind -fuzztime=$(FUZZTIME) ./formats
+	$(GO) test -run=^$$ -fuzz=FuzzRecords -fuzztime=$(FUZZTIME) ./internal/corpus
 
 bench: build
 	bash bench/tokenize.sh

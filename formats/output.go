@@ -4,6 +4,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/ytrain/ytrain/internal/tempfiles"
 )
 
 // Output is where a tool writes its result: stdout, or a file that appears
@@ -25,10 +27,12 @@ func CreateOutput(path string, stdout io.Writer) (*Output, error) {
 	if err != nil {
 		return nil, err
 	}
+	tempfiles.Add(f.Name())
 	// CreateTemp makes the file private; the result is an ordinary file
 	if err := f.Chmod(0o644); err != nil {
 		f.Close()
 		os.Remove(f.Name())
+		tempfiles.Done(f.Name())
 		return nil, err
 	}
 	return &Output{Writer: f, f: f, path: path}, nil
@@ -41,6 +45,7 @@ func (o *Output) Commit() error {
 	}
 	f := o.f
 	o.f = nil
+	defer tempfiles.Done(f.Name())
 	if err := f.Sync(); err != nil {
 		f.Close()
 		os.Remove(f.Name())
@@ -62,6 +67,7 @@ func (o *Output) Abort() {
 	if o.f != nil {
 		o.f.Close()
 		os.Remove(o.f.Name())
+		tempfiles.Done(o.f.Name())
 		o.f = nil
 	}
 }

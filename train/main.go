@@ -30,5 +30,6 @@ func run(args []string) error {
 		return err
 	}
 	torch.SetThreads(tf.Threads)
+	cfg.Interrupt = cli.Interrupts()
 	return training.Run(*cfg)
 }

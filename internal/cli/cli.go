@@ -7,9 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"runtime"
+	"sync/atomic"
+	"syscall"
 
 	"github.com/spf13/pflag"
+	"github.com/ytrain/ytrain/internal/tempfiles"
 )
 
 // Main runs a tool and exits: 0 on success and for --help, 1 with
@@ -21,16 +25,59 @@ func Main(name string, run func(args []string) error) {
 	// libtorch's grad mode and gotch's last error are per OS thread: the
 	// tools that drive torch do it from this goroutine
 	runtime.LockOSThread()
+	go watchSignals(name)
 	code := 0
 	if err := protect(run, os.Args[1:]); err != nil && !errors.Is(err, pflag.ErrHelp) {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
 		code = 1
 		var ie internalError
-		if errors.As(err, &ie) {
+		var ec interface{ ExitCode() int }
+		switch {
+		case errors.As(err, &ie):
 			code = 2
+		case errors.As(err, &ec):
+			code = ec.ExitCode()
 		}
 	}
 	os.Exit(code)
+}
+
+var (
+	sigs     = make(chan os.Signal, 2)
+	graceful = make(chan os.Signal, 1)
+	stopping atomic.Bool // a tool asked for Interrupts: it stops cleanly itself
+)
+
+// Interrupts is for a tool that can stop cleanly (train finishes its step
+// and saves a checkpoint): the first SIGINT or SIGTERM is delivered here
+// instead of ending the process; a second one still does.
+func Interrupts() <-chan os.Signal {
+	stopping.Store(true)
+	return graceful
+}
+
+// watchSignals ends the tool on SIGINT or SIGTERM with 128 + the signal's
+// number, after removing its temporary outputs, so that nothing partial is
+// left behind.
+func watchSignals(name string) {
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	sig := <-sigs
+	if stopping.Load() {
+		fmt.Fprintf(os.Stderr, "%s: %v: stopping after this step (again to stop now)\n", name, sig)
+		graceful <- sig
+		sig = <-sigs
+	}
+	tempfiles.RemoveAll()
+	fmt.Fprintf(os.Stderr, "%s: stopped by %v; no partial output left\n", name, sig)
+	os.Exit(ExitCode(sig))
+}
+
+// ExitCode is the shell's status for a process ended by sig: 128 + its number.
+func ExitCode(sig os.Signal) int {
+	if s, ok := sig.(syscall.Signal); ok {
+		return 128 + int(s)
+	}
+	return 1
 }
 
 // internalError is a panic that reached Main.

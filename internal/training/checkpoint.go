@@ -14,6 +14,7 @@ import (
 
 	"github.com/ytrain/ytrain/internal/model"
 	"github.com/ytrain/ytrain/internal/safetensors"
+	"github.com/ytrain/ytrain/internal/tempfiles"
 	"github.com/ytrain/ytrain/internal/torch"
 )
 
@@ -27,6 +28,7 @@ type state struct {
 	SkippedUnits int   `json:"skipped_units"` // all weights zero
 	BadSteps     int   `json:"bad_steps"`     // loss or gradient not finite
 	LoRA         bool  `json:"lora"`          // adapters or full weights, to refuse a mismatched resume
+	Spec         *spec `json:"run,omitempty"` // what defines the run, checked on --resume
 }
 
 // tokenizerFiles are copied next to saved weights so a checkpoint is a
@@ -41,6 +43,8 @@ func (tr *trainer) save(dir string, st *state) error {
 	if err := os.RemoveAll(tmp); err != nil {
 		return err
 	}
+	tempfiles.Add(tmp)
+	defer tempfiles.Done(tmp)
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
 		return err
 	}

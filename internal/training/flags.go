@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -48,7 +49,6 @@ type Flags struct {
 	full      bool
 	lora      model.LoRAConfig
 	targets   string
-	overwrite bool
 }
 
 // Register binds f to fs.
@@ -87,7 +87,8 @@ func (f *Flags) Register(fs *pflag.FlagSet) {
 	fs.IntVar(&c.SaveEvery, "save-every", 0, "steps between checkpoints (0: at epoch ends only)")
 	fs.BoolVar(&c.Merge, "merge", false, "LoRA: also write the merged full model to OUTPUT/merged")
 	fs.StringVar(&c.Resume, "resume", "", "continue from this checkpoint-N folder")
-	fs.BoolVar(&f.overwrite, "overwrite", false, "train into an output folder that already has checkpoints")
+	fs.StringSliceVar(&c.AllowChanged, "allow-changed", nil, "with --resume: settings that may differ from the run's ("+strings.Join(Changeable, ", ")+")")
+	fs.BoolVar(&c.Overwrite, "overwrite", false, "train into an output folder that has another run: its checkpoints, final/, merged/ and metrics.jsonl are removed first")
 	fs.StringVar(&c.TensorBoard, "tensorboard", "", "write TensorBoard event files here")
 	fs.IntVar(&c.LogEvery, "log-every", 10, "steps between progress lines")
 	fs.IntVar(&c.MaxBadSteps, "max-bad-steps", 10, "stop after this many steps with a non-finite loss or gradient")
@@ -151,9 +152,14 @@ func (f *Flags) Finish() (*Config, error) {
 	if err := f.checkNumbers(); err != nil {
 		return nil, err
 	}
-	if c.Resume == "" && !f.overwrite {
+	if c.Resume == "" && !c.Overwrite {
 		if old, _ := filepath.Glob(filepath.Join(c.Output, "checkpoint-*")); len(old) > 0 {
 			return nil, fmt.Errorf("%s already has checkpoints (%s): --resume one, or --overwrite", c.Output, filepath.Base(old[0]))
+		}
+	}
+	for _, a := range c.AllowChanged {
+		if !slices.Contains(Changeable, a) {
+			return nil, fmt.Errorf("--allow-changed %s: want some of %s (the others change what the steps so far meant)", a, strings.Join(Changeable, ", "))
 		}
 	}
 	var err error

@@ -1,9 +1,12 @@
 package training
 
 import (
+	"bufio"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -62,4 +65,64 @@ func TestResumeAfterKill(t *testing.T) {
 		}
 	}
 	t.Logf("%d steps identical after SIGKILL at or after step 10 and --resume", len(a))
+	// the steps the killed run logged past its checkpoint are not logged twice
+	if steps := rawSteps(t, cut); len(steps) != len(a) {
+		t.Fatalf("metrics.jsonl of the resumed run logs %d lines for %d steps: %v", len(steps), len(a), steps)
+	}
+
+	// SIGINT: the step under way finishes, a checkpoint is written, exit 130
+	stopped := filepath.Join(t.TempDir(), "stopped")
+	cmd = exec.Command(bin, args(stopped, "--log-every", "1")...)
+	out, err := cmd.StdoutPipe()
+	cmd.Stderr = cmd.Stdout
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var log strings.Builder
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		log.WriteString(sc.Text() + "\n")
+		if strings.HasPrefix(sc.Text(), "step 3/") {
+			cmd.Process.Signal(syscall.SIGINT)
+			break
+		}
+	}
+	for sc.Scan() {
+		log.WriteString(sc.Text() + "\n")
+	}
+	err = cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
+		t.Fatalf("SIGINT: %v, want exit status 130\n%s", err, log.String())
+	}
+	ckpts, _ := filepath.Glob(filepath.Join(stopped, "checkpoint-*"))
+	if len(ckpts) != 1 || !strings.Contains(log.String(), "saved: --resume "+ckpts[0]+" continues") {
+		t.Fatalf("SIGINT: checkpoints %v\n%s", ckpts, log.String())
+	}
+	if tmp, _ := filepath.Glob(filepath.Join(stopped, "*.tmp")); len(tmp) > 0 {
+		t.Fatalf("SIGINT left %v", tmp)
+	}
+	if out, err := exec.Command(bin, args(stopped, "--resume", ckpts[0])...).CombinedOutput(); err != nil {
+		t.Fatalf("resuming after SIGINT: %v\n%s", err, out)
+	}
+	if c := metrics(t, stopped); len(c) != len(a) || c[len(c)-1] != a[len(a)-1] {
+		t.Fatalf("after SIGINT and --resume: %d steps, last %+v; uninterrupted %+v", len(c), c[len(c)-1], a[len(a)-1])
+	}
+}
+
+// rawSteps lists the step of every metrics.jsonl line.
+func rawSteps(t *testing.T, out string) []int {
+	b, err := os.ReadFile(filepath.Join(out, "metrics.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var steps []int
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var m metric
+		json.Unmarshal([]byte(l), &m)
+		steps = append(steps, m.Step)
+	}
+	return steps
 }

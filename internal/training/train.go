@@ -17,6 +17,7 @@ import (
 
 	"github.com/sugarme/gotch/ts"
 
+	"github.com/ytrain/ytrain/internal/cli"
 	"github.com/ytrain/ytrain/internal/model"
 	"github.com/ytrain/ytrain/internal/seq"
 	"github.com/ytrain/ytrain/internal/tensorboard"
@@ -56,14 +57,35 @@ type Config struct {
 	EvalEvery int
 	SaveEvery int
 	Merge     bool
+	Overwrite bool // start clean in an output folder that holds another run
 	Resume    string
+	// AllowChanged names settings (of Changeable) that may differ from the
+	// resumed run's.
+	AllowChanged []string
 
 	TensorBoard string
 	LogEvery    int
 	MaxBadSteps int
 	Progress    io.Writer // stderr
 	Terminal    bool      // Progress is a terminal: redraw one progress line
+	// Interrupt, when it delivers, stops the run after the step under way,
+	// with a checkpoint; Run then returns an Interrupted.
+	Interrupt <-chan os.Signal
 }
+
+// Interrupted is Run's error when Config.Interrupt stopped it.
+type Interrupted struct {
+	Signal     os.Signal
+	Checkpoint string
+	code       int
+}
+
+func (e *Interrupted) Error() string {
+	return fmt.Sprintf("stopped by %v; %s saved: --resume %s continues", e.Signal, e.Checkpoint, e.Checkpoint)
+}
+
+// ExitCode is the shell's status for a process ended by the signal.
+func (e *Interrupted) ExitCode() int { return e.code }
 
 type trainer struct {
 	cfg      Config
@@ -139,16 +161,35 @@ func Run(cfg Config) error {
 	if tr.sched, err = newSchedule(cfg.Schedule, cfg.LR, cfg.Warmup, total); err != nil {
 		return err
 	}
-	tr.st = state{Seed: cfg.Seed, LoRA: cfg.LoRA != nil}
+	run := tr.specOf(seqs)
+	tr.st = state{Seed: cfg.Seed, LoRA: cfg.LoRA != nil, Spec: &run}
 	if cfg.Resume != "" {
 		st, err := tr.restore(cfg.Resume)
 		if err != nil {
 			return err
 		}
+		if st.Spec == nil {
+			fmt.Fprintf(cfg.Progress, "train: warning: %s records no run settings (an older checkpoint): they are not checked\n", cfg.Resume)
+		} else if err := run.compare(*st.Spec, cfg.AllowChanged); err != nil {
+			return fmt.Errorf("--resume %s: %w", cfg.Resume, err)
+		}
 		tr.st = *st
+		tr.st.Spec = &run
 	}
-	if err := os.MkdirAll(cfg.Output, 0o755); err != nil {
+	lock, err := lockOutput(cfg.Output)
+	if err != nil {
 		return err
+	}
+	defer lock.Close()
+	if cfg.Overwrite && cfg.Resume == "" {
+		if err := clearOutput(cfg.Output); err != nil {
+			return err
+		}
+	}
+	if cfg.Resume != "" {
+		if err := truncateMetrics(cfg.Output, tr.st.Step); err != nil {
+			return err
+		}
 	}
 	if tr.log, err = os.OpenFile(filepath.Join(cfg.Output, "metrics.jsonl"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err != nil {
 		return err
@@ -232,10 +273,21 @@ func (tr *trainer) loop(seqs []*seq.Seq, total int) error {
 			}
 			tokensSince, since = 0, time.Now()
 			acc = stepAcc{}
-			if cfg.SaveEvery > 0 && tr.st.Step%cfg.SaveEvery == 0 && tr.st.Step > 0 {
+			saved := cfg.SaveEvery > 0 && tr.st.Step%cfg.SaveEvery == 0 && tr.st.Step > 0
+			if saved {
 				if err := tr.checkpoint(); err != nil {
 					return err
 				}
+			}
+			select {
+			case sig := <-cfg.Interrupt:
+				if !saved {
+					if err := tr.checkpoint(); err != nil {
+						return err
+					}
+				}
+				return &Interrupted{Signal: sig, Checkpoint: tr.checkpointDir(), code: cli.ExitCode(sig)}
+			default:
 			}
 		}
 		if tr.st.Unit%perEpoch == 0 && (cfg.SaveEvery == 0 || tr.st.Step%cfg.SaveEvery != 0) {
@@ -267,5 +319,9 @@ func (tr *trainer) loop(seqs []*seq.Seq, total int) error {
 
 func (tr *trainer) checkpoint() error {
 	st := tr.st
-	return tr.save(filepath.Join(tr.cfg.Output, fmt.Sprintf("checkpoint-%d", tr.st.Step)), &st)
+	return tr.save(tr.checkpointDir(), &st)
+}
+
+func (tr *trainer) checkpointDir() string {
+	return filepath.Join(tr.cfg.Output, fmt.Sprintf("checkpoint-%d", tr.st.Step))
 }

@@ -498,3 +498,73 @@ func TestBF16(t *testing.T) {
 		}
 	}
 }
+
+// --resume refuses a run whose settings changed, naming the setting; the
+// safe ones pass with --allow-changed.
+func TestResumeRefusesChangedRun(t *testing.T) {
+	lock(t)
+	modelDir, data := fixture(t, 8)
+	cfg := baseConfig(modelDir, data, t.TempDir())
+	cfg.Epochs = 1
+	if err := Run(cfg); err != nil {
+		t.Fatal(err)
+	}
+	ckpt := filepath.Join(cfg.Output, "checkpoint-2")
+	_, data2 := fixture(t, 9)
+	for _, c := range []struct {
+		mod  func(*Config)
+		want string
+	}{
+		{func(c *Config) { c.BatchSize = 2 }, "batch-size is 2, the run had 4: the data cursor counts units"},
+		{func(c *Config) { c.TokenBatch, c.BatchSize = 4, 1 }, "token-batch is 4, the run had 0"},
+		{func(c *Config) { c.LoRA.Targets = []string{"q_proj"} }, "lora is rank 4, alpha 8, dropout 0.1 on q_proj, the run had"},
+		{func(c *Config) { l := *c.LoRA; l.Alpha = 16; c.LoRA = &l }, "lora is rank 4, alpha 16"},
+		{func(c *Config) { c.Data = []string{data2} }, "data is "},
+		{func(c *Config) { c.Epochs = 3 }, "epochs is 3, the run had 1: the learning-rate schedule spans the run; --allow-changed epochs continues with the new value"},
+		{func(c *Config) { c.Task = "cpt" }, "kind is cpt, the run had sft"},
+	} {
+		r := baseConfig(modelDir, data, cfg.Output)
+		r.Epochs, r.Resume = 1, ckpt
+		c.mod(&r)
+		if err := Run(r); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("got %v, want %q", err, c.want)
+		}
+	}
+	r := baseConfig(modelDir, data, cfg.Output)
+	r.Epochs, r.Resume, r.AllowChanged = 3, ckpt, []string{"epochs"}
+	if err := Run(r); err != nil {
+		t.Fatalf("--allow-changed epochs: %v", err)
+	}
+	if ms := metrics(t, cfg.Output); len(ms) != 6 {
+		t.Fatalf("%d steps after resuming for 3 epochs", len(ms))
+	}
+}
+
+// One run per output folder; --overwrite starts clean.
+func TestOutputLockAndOverwrite(t *testing.T) {
+	lock(t)
+	modelDir, data := fixture(t, 8)
+	cfg := baseConfig(modelDir, data, t.TempDir())
+	cfg.Epochs = 2
+	held, err := lockOutput(cfg.Output)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Run(cfg); err == nil || !strings.Contains(err.Error(), "is in use by another train (pid ") {
+		t.Fatalf("second run into a locked folder: %v", err)
+	}
+	held.Close()
+	if err := Run(cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Epochs, cfg.Overwrite = 1, true
+	if err := Run(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if steps := rawSteps(t, cfg.Output); fmt.Sprint(steps) != "[1 2]" {
+		t.Fatalf("--overwrite: metrics.jsonl steps %v, want [1 2]", steps)
+	}
+	if old, _ := filepath.Glob(filepath.Join(cfg.Output, "checkpoint-4")); len(old) > 0 {
+		t.Fatalf("--overwrite kept the old run's %v", old)
+	}
+}
