@@ -43,6 +43,7 @@ func run(args []string) error {
 		return err
 	}
 	*out = sh.Output(*out)
+	tf.Device = shard.Device(tf.Device, os.Getenv)
 	if *modelDir == "" {
 		return errors.New("--model is required")
 	}

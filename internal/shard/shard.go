@@ -109,3 +109,13 @@ func abs(x int) int {
 	}
 	return x
 }
+
+// Device is the --device of one process among several on a machine: plain
+// "cuda" becomes cuda:LOCAL_RANK when a launcher set LOCAL_RANK (torchrun
+// starts one process per GPU); "cpu" and an explicit "cuda:N" stay.
+func Device(device string, getenv func(string) string) string {
+	if lr := getenv("LOCAL_RANK"); device == "cuda" && lr != "" {
+		return "cuda:" + lr
+	}
+	return device
+}

@@ -92,3 +92,24 @@ func TestRangeAndPickPartition(t *testing.T) {
 		t.Errorf("1/2 of 10 cut at 3, 8 = [%d, %d), want the nearer cut 3", lo, hi)
 	}
 }
+
+func TestDevice(t *testing.T) {
+	env := func(k string) string {
+		if k == "LOCAL_RANK" {
+			return "3"
+		}
+		return ""
+	}
+	none := func(string) string { return "" }
+	for _, c := range []struct {
+		in   string
+		get  func(string) string
+		want string
+	}{
+		{"cuda", env, "cuda:3"}, {"cuda:1", env, "cuda:1"}, {"cpu", env, "cpu"}, {"cuda", none, "cuda"},
+	} {
+		if got := Device(c.in, c.get); got != c.want {
+			t.Errorf("Device(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
