@@ -40,7 +40,7 @@ import (
 type Config struct {
 	Rank      int    // RANK: this process, 0 ≤ Rank < Size
 	Size      int    // WORLD_SIZE: processes in the group; 1 means no group
-	LocalRank int    // LOCAL_RANK: this process on its machine; picks cuda:LocalRank
+	LocalRank int    // LOCAL_RANK: this process on its machine (shard.Device: cuda:LOCAL_RANK)
 	Addr      string // MASTER_ADDR: host of rank 0, which serves the TCPStore
 	Port      int    // MASTER_PORT: the TCPStore's port
 	// GlooIface is GLOO_SOCKET_IFNAME, the network interface gloo uses (as
@@ -56,7 +56,8 @@ const DefaultTimeout = 10 * time.Minute
 
 // FromEnv reads torchrun's variables through getenv (os.Getenv). With
 // WORLD_SIZE unset or 1 it returns a one-process Config; otherwise RANK,
-// LOCAL_RANK, MASTER_ADDR and MASTER_PORT must all be set.
+// MASTER_ADDR and MASTER_PORT must be set, and LOCAL_RANK defaults to 0
+// (one process per machine or container, as a PyTorchJob's pods).
 func FromEnv(getenv func(string) string, backend string, timeout time.Duration) (Config, error) {
 	c := Config{Size: 1, Backend: backend, Timeout: timeout, GlooIface: getenv("GLOO_SOCKET_IFNAME")}
 	if c.Backend == "" {
@@ -84,7 +85,7 @@ func FromEnv(getenv func(string) string, backend string, timeout time.Duration) 
 		switch {
 		case err != nil:
 		case v == "":
-			err = fmt.Errorf("dist: WORLD_SIZE=%s is set but %s is not (launch with torchrun, or set RANK, LOCAL_RANK, MASTER_ADDR and MASTER_PORT)", ws, name)
+			err = fmt.Errorf("dist: WORLD_SIZE=%s is set but %s is not (launch with torchrun, or set RANK, MASTER_ADDR and MASTER_PORT)", ws, name)
 		case e != nil || n < min || n > max:
 			err = fmt.Errorf("dist: %s=%q: want an integer in [%d, %d]", name, v, min, max)
 		}
@@ -95,22 +96,15 @@ func FromEnv(getenv func(string) string, backend string, timeout time.Duration) 
 		return c, err
 	}
 	c.Rank = num("RANK", 0, c.Size-1)
-	c.LocalRank = num("LOCAL_RANK", 0, c.Size-1)
+	if getenv("LOCAL_RANK") != "" {
+		c.LocalRank = num("LOCAL_RANK", 0, c.Size-1)
+	}
 	c.Port = num("MASTER_PORT", 1, 65535)
 	c.Addr = getenv("MASTER_ADDR")
 	if err == nil && c.Addr == "" {
 		err = fmt.Errorf("dist: WORLD_SIZE=%s is set but MASTER_ADDR is not", ws)
 	}
 	return c, err
-}
-
-// Device is the device this rank computes on, given the one the user asked
-// for: CUDA becomes cuda:LocalRank (one GPU per process), the CPU stays.
-func (c Config) Device(asked gotch.Device) gotch.Device {
-	if c.Size > 1 && asked.IsCuda() {
-		return gotch.CudaBuilder(uint(c.LocalRank))
-	}
-	return asked
 }
 
 // backend resolves "auto" for dev and refuses NCCL without CUDA.
@@ -219,9 +213,30 @@ func (g *Group) AllReduceSum(tensors ...*ts.Tensor) error {
 		return g.errorf("all-reduce", err)
 	}
 	var cerr *C.char
-	rc := C.atd_allreduce_sum(g.g, &ptrs[0], C.int(len(ptrs)), &cerr)
+	rc := C.atd_allreduce_sum(g.g, &ptrs[0], C.int(len(ptrs)), bucketBytes, &cerr)
 	runtime.KeepAlive(tensors)
 	return g.check("all-reduce", rc, cerr)
+}
+
+// bucketBytes bounds what one collective packs (and copies) at a time: a
+// whole model's gradients in one buffer would double their memory.
+const bucketBytes = 32 << 20
+
+// AllReduceGrads sums every parameter's gradient over the ranks, in place,
+// in buckets. A parameter that no backward reached on this rank (it had no
+// data in the step) counts as a zero gradient.
+func (g *Group) AllReduceGrads(params ...*ts.Tensor) error {
+	if g.single() || len(params) == 0 {
+		return nil
+	}
+	ptrs, err := handles(params)
+	if err != nil {
+		return g.errorf("gradient all-reduce", err)
+	}
+	var cerr *C.char
+	rc := C.atd_allreduce_grads(g.g, &ptrs[0], C.int(len(ptrs)), bucketBytes, &cerr)
+	runtime.KeepAlive(params)
+	return g.check("gradient all-reduce", rc, cerr)
 }
 
 // Broadcast copies rank root's tensors over every other rank's.
@@ -237,7 +252,7 @@ func (g *Group) Broadcast(root int, tensors ...*ts.Tensor) error {
 		return g.errorf("broadcast", err)
 	}
 	var cerr *C.char
-	rc := C.atd_broadcast(g.g, &ptrs[0], C.int(len(ptrs)), C.int(root), &cerr)
+	rc := C.atd_broadcast(g.g, &ptrs[0], C.int(len(ptrs)), C.int(root), bucketBytes, &cerr)
 	runtime.KeepAlive(tensors)
 	return g.check("broadcast", rc, cerr)
 }

@@ -1,10 +1,8 @@
 package dist
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"runtime"
@@ -18,6 +16,7 @@ import (
 	"github.com/sugarme/gotch"
 	"github.com/sugarme/gotch/ts"
 
+	"github.com/ytrain/ytrain/internal/dist/disttest"
 	"github.com/ytrain/ytrain/internal/torch"
 )
 
@@ -25,7 +24,7 @@ import (
 // YTRAIN_DIST_WORKER set, TestMain runs that scenario as one rank (the
 // torchrun variables in its environment) instead of the tests.
 func TestMain(m *testing.M) {
-	if sc := os.Getenv("YTRAIN_DIST_WORKER"); sc != "" {
+	if sc := disttest.Worker(); sc != "" {
 		runtime.LockOSThread()
 		os.Exit(worker(sc))
 	}
@@ -252,55 +251,14 @@ func victim(g *Group) int {
 	}
 }
 
-type proc struct {
-	cmd            *exec.Cmd
-	stdout, stderr bytes.Buffer
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// launch starts w ranks of scenario on 127.0.0.1, as torchrun would.
-func launch(t *testing.T, ctx context.Context, w int, scenario string, extra ...string) []*proc {
-	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := freePort(t)
-	var ps []*proc
-	for r := range w {
-		p := &proc{cmd: exec.CommandContext(ctx, exe, "-test.run=^$")}
-		p.cmd.Env = append(os.Environ(),
-			"YTRAIN_DIST_WORKER="+scenario,
-			"RANK="+strconv.Itoa(r), "LOCAL_RANK="+strconv.Itoa(r), "WORLD_SIZE="+strconv.Itoa(w),
-			"MASTER_ADDR=127.0.0.1", "MASTER_PORT="+strconv.Itoa(port),
-			"OMP_NUM_THREADS=1")
-		p.cmd.Env = append(p.cmd.Env, extra...)
-		p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
-		if err := p.cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		ps = append(ps, p)
-	}
-	return ps
-}
-
 func TestCollectives(t *testing.T) {
 	for _, w := range []int{2, 3} {
 		t.Run(fmt.Sprintf("%d_ranks", w), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
-			for r, p := range launch(t, ctx, w, "collectives", "YTRAIN_DIST_TIMEOUT=60s") {
-				if err := p.cmd.Wait(); err != nil || strings.TrimSpace(p.stdout.String()) != "ok" {
-					t.Errorf("rank %d: %v\nstdout: %s\nstderr: %s", r, err, p.stdout.String(), p.stderr.String())
+			for r, p := range disttest.Launch(t, ctx, w, "collectives", "YTRAIN_DIST_TIMEOUT=60s") {
+				if err := p.Cmd.Wait(); err != nil || strings.TrimSpace(p.Stdout.String()) != "ok" {
+					t.Errorf("rank %d: %v\nstdout: %s\nstderr: %s", r, err, p.Stdout.String(), p.Stderr.String())
 				}
 			}
 		})
@@ -310,12 +268,12 @@ func TestCollectives(t *testing.T) {
 func TestCheckSame(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	for r, p := range launch(t, ctx, 3, "mismatch", "YTRAIN_DIST_TIMEOUT=60s") {
-		if err := p.cmd.Wait(); err != nil {
-			t.Errorf("rank %d: %v\nstdout: %s\nstderr: %s", r, err, p.stdout.String(), p.stderr.String())
+	for r, p := range disttest.Launch(t, ctx, 3, "mismatch", "YTRAIN_DIST_TIMEOUT=60s") {
+		if err := p.Cmd.Wait(); err != nil {
+			t.Errorf("rank %d: %v\nstdout: %s\nstderr: %s", r, err, p.Stdout.String(), p.Stderr.String())
 		}
 		if r == 0 {
-			t.Logf("rank 0: %s", p.stdout.String())
+			t.Logf("rank 0: %s", p.Stdout.String())
 		}
 	}
 }
@@ -340,14 +298,14 @@ func TestDeadRank(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
-			ps := launch(t, ctx, c.w, "victim", "YTRAIN_DIST_TIMEOUT="+c.timeout.String(), "YTRAIN_DIST_VICTIM="+strconv.Itoa(c.v))
-			victim := ps[c.v].cmd.Process
+			ps := disttest.Launch(t, ctx, c.w, "victim", "YTRAIN_DIST_TIMEOUT="+c.timeout.String(), "YTRAIN_DIST_VICTIM="+strconv.Itoa(c.v))
+			victim := ps[c.v].Cmd.Process
 			defer victim.Kill()
 			// wait until every rank is past the rendezvous
 			for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
 				ready := 0
 				for _, p := range ps {
-					if strings.Contains(p.stdout.String(), "ready") {
+					if strings.Contains(p.Stdout.String(), "ready") {
 						ready++
 					}
 				}
@@ -367,9 +325,9 @@ func TestDeadRank(t *testing.T) {
 				if r == c.v {
 					continue
 				}
-				err := p.cmd.Wait()
+				err := p.Cmd.Wait()
 				took := time.Since(start)
-				msg := p.stderr.String()
+				msg := p.Stderr.String()
 				t.Logf("rank %d after %v: %s", r, took.Round(time.Millisecond), strings.TrimSpace(msg))
 				if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 3 {
 					t.Errorf("rank %d: exit %v, want 3", r, err)
@@ -410,11 +368,8 @@ func TestFromEnv(t *testing.T) {
 	if err != nil || c != exp {
 		t.Errorf("torchrun's variables: %+v, %v; want %+v", c, err, exp)
 	}
-	if d := c.Device(gotch.CudaBuilder(0)); d != gotch.CudaBuilder(1) {
-		t.Errorf("LOCAL_RANK=1 on CUDA: device %v", d)
-	}
-	if d := c.Device(gotch.CPU); d != gotch.CPU {
-		t.Errorf("LOCAL_RANK=1 on the CPU: device %v", d)
+	if c, err := FromEnv(env("WORLD_SIZE", "2", "RANK", "1", "MASTER_ADDR", "h", "MASTER_PORT", "1"), "", 0); err != nil || c.LocalRank != 0 || c.Rank != 1 {
+		t.Errorf("no LOCAL_RANK (one process per pod): %+v, %v", c, err)
 	}
 	for _, bad := range []struct {
 		kv      []string
@@ -423,6 +378,7 @@ func TestFromEnv(t *testing.T) {
 	}{
 		{[]string{"WORLD_SIZE", "2", "RANK", "0", "LOCAL_RANK", "0", "MASTER_PORT", "1"}, "", "MASTER_ADDR is not"},
 		{[]string{"WORLD_SIZE", "2", "LOCAL_RANK", "0", "MASTER_ADDR", "h", "MASTER_PORT", "1"}, "", "RANK is not"},
+		{[]string{"WORLD_SIZE", "2", "RANK", "1", "LOCAL_RANK", "x", "MASTER_ADDR", "h", "MASTER_PORT", "1"}, "", `LOCAL_RANK="x"`},
 		{[]string{"WORLD_SIZE", "2", "RANK", "2", "LOCAL_RANK", "0", "MASTER_ADDR", "h", "MASTER_PORT", "1"}, "", `RANK="2": want an integer in [0, 1]`},
 		{[]string{"WORLD_SIZE", "two"}, "", `WORLD_SIZE="two"`},
 		{[]string{"WORLD_SIZE", "2", "RANK", "0", "LOCAL_RANK", "0", "MASTER_ADDR", "h", "MASTER_PORT", "70000"}, "", "MASTER_PORT"},
@@ -495,7 +451,7 @@ func TestRendezvousTimeout(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits for a timeout")
 	}
-	port := freePort(t)
+	port := disttest.FreePort(t)
 	start := time.Now()
 	_, err := Init(Config{Rank: 1, Size: 2, Addr: "127.0.0.1", Port: port, Backend: "gloo", Timeout: 2 * time.Second}, gotch.CPU)
 	took := time.Since(start)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/sugarme/gotch"
 	"github.com/sugarme/gotch/ts"
 
 	"github.com/ytrain/ytrain/internal/torch"
@@ -96,6 +97,58 @@ func (g *Group) gather(vals []int64) ([][]int64, error) {
 		rows[r] = flat[int64(r)*n : int64(r+1)*n]
 	}
 	return rows, nil
+}
+
+// GatherFloat32s all-gathers vals, whose length may differ by rank: out[r]
+// is rank r's. (Two collectives: the lengths, then the values padded to the
+// longest.)
+func (g *Group) GatherFloat32s(vals []float32) ([][]float32, error) {
+	if g.single() {
+		return [][]float32{vals}, nil
+	}
+	lens, err := g.gather([]int64{int64(len(vals))})
+	if err != nil {
+		return nil, err
+	}
+	longest := int64(0)
+	for _, l := range lens {
+		longest = max(longest, l[0])
+	}
+	out := make([][]float32, g.Size())
+	if longest == 0 {
+		return out, nil
+	}
+	padded := make([]float32, longest)
+	copy(padded, vals)
+	in, err := ts.OfSlice(padded)
+	if err != nil {
+		return nil, g.errorf("all-gather", err)
+	}
+	defer in.MustDrop()
+	if g.dev != gotch.CPU {
+		d, err := in.To(g.dev, false)
+		if err != nil {
+			return nil, g.errorf("all-gather", err)
+		}
+		defer d.MustDrop()
+		in = d
+	}
+	all, err := ts.Zeros([]int64{int64(g.Size()) * longest}, gotch.Float, g.dev)
+	if err != nil {
+		return nil, g.errorf("all-gather", err)
+	}
+	defer all.MustDrop()
+	if err := g.AllGather(all, in); err != nil {
+		return nil, err
+	}
+	flat, err := torch.Float32s(all)
+	if err != nil {
+		return nil, g.errorf("all-gather", err)
+	}
+	for r := range out {
+		out[r] = flat[int64(r)*longest : int64(r)*longest+lens[r][0]]
+	}
+	return out, nil
 }
 
 // hash64 is a hash of the strings, each length-prefixed so that ("ab", "c")

@@ -124,11 +124,33 @@ struct Packed {
   std::vector<at::Tensor> parts;
 };
 
-std::vector<Packed> pack(void **tensors, int n) {
+std::vector<at::Tensor> tensorsAt(void **tensors, int n) {
+  std::vector<at::Tensor> ts;
+  for (int i = 0; i < n; i++) ts.push_back(tensorAt(tensors[i], "tensor"));
+  return ts;
+}
+
+// buckets splits tensors, in order, into runs of about capBytes (0: one run),
+// so that packing never copies more than that at once.
+std::vector<std::vector<at::Tensor>> buckets(const std::vector<at::Tensor> &ts, int64_t capBytes) {
+  std::vector<std::vector<at::Tensor>> out(1);
+  int64_t bytes = 0;
+  for (auto &t : ts) {
+    int64_t b = t.numel() * static_cast<int64_t>(t.element_size());
+    if (capBytes > 0 && !out.back().empty() && bytes + b > capBytes) {
+      out.emplace_back();
+      bytes = 0;
+    }
+    out.back().push_back(t);
+    bytes += b;
+  }
+  return out;
+}
+
+std::vector<Packed> pack(const std::vector<at::Tensor> &ts) {
   std::map<std::pair<int, std::string>, size_t> index;
   std::vector<Packed> packs;
-  for (int i = 0; i < n; i++) {
-    at::Tensor &t = tensorAt(tensors[i], "tensor");
+  for (const at::Tensor &t : ts) {
     auto key = std::make_pair(static_cast<int>(t.scalar_type()), t.device().str());
     auto it = index.find(key);
     if (it == index.end()) {
@@ -259,9 +281,9 @@ atd_group *atd_new(const char *backend, const char *store_host, int store_port, 
   return nullptr;
 }
 
-int atd_allreduce_sum(atd_group *g, void **tensors, int n, char **err) {
-  return run(g, "all-reduce", err, [&] {
-    auto packs = pack(tensors, n);
+void allreduce(atd_group *g, const std::vector<at::Tensor> &ts, int64_t bucketBytes) {
+  for (auto &bucket : buckets(ts, bucketBytes)) {
+    auto packs = pack(bucket);
     for (auto &p : packs) {
       std::vector<at::Tensor> one{p.flat};
       c10d::AllreduceOptions o;
@@ -269,20 +291,37 @@ int atd_allreduce_sum(atd_group *g, void **tensors, int n, char **err) {
       wait(g, g->pg->allreduce(one, o));
     }
     unpack(packs);
+  }
+}
+
+int atd_allreduce_sum(atd_group *g, void **tensors, int n, int64_t bucket_bytes, char **err) {
+  return run(g, "all-reduce", err, [&] { allreduce(g, tensorsAt(tensors, n), bucket_bytes); });
+}
+
+int atd_allreduce_grads(atd_group *g, void **params, int n, int64_t bucket_bytes, char **err) {
+  return run(g, "gradient all-reduce", err, [&] {
+    std::vector<at::Tensor> grads;
+    for (at::Tensor &p : tensorsAt(params, n)) {
+      if (!p.grad().defined()) p.mutable_grad() = at::zeros_like(p); // no backward reached it here
+      grads.push_back(p.grad());
+    }
+    allreduce(g, grads, bucket_bytes);
   });
 }
 
-int atd_broadcast(atd_group *g, void **tensors, int n, int root, char **err) {
+int atd_broadcast(atd_group *g, void **tensors, int n, int root, int64_t bucket_bytes, char **err) {
   return run(g, "broadcast", err, [&] {
     if (root < 0 || root >= g->size) throw std::invalid_argument("root rank " + std::to_string(root));
-    auto packs = pack(tensors, n);
-    for (auto &p : packs) {
-      std::vector<at::Tensor> one{p.flat};
-      c10d::BroadcastOptions o;
-      o.rootRank = root;
-      wait(g, g->pg->broadcast(one, o));
+    for (auto &bucket : buckets(tensorsAt(tensors, n), bucket_bytes)) {
+      auto packs = pack(bucket);
+      for (auto &p : packs) {
+        std::vector<at::Tensor> one{p.flat};
+        c10d::BroadcastOptions o;
+        o.rootRank = root;
+        wait(g, g->pg->broadcast(one, o));
+      }
+      unpack(packs);
     }
-    unpack(packs);
   });
 }
 

@@ -31,12 +31,18 @@ atd_group *atd_new(const char *backend, const char *store_host, int store_port,
                    int rank, int size, int64_t timeout_ms,
                    const char *gloo_iface, const char *gloo_host, char **err);
 
-/* Sums each tensor over the ranks, in place. The tensors are packed into one
- * buffer per dtype and device, so n tensors cost one collective each. */
-int atd_allreduce_sum(atd_group *g, void **tensors, int n, char **err);
+/* Sums each tensor over the ranks, in place. The tensors are taken in
+ * buckets of about bucket_bytes (0: all at once), and a bucket's tensors are
+ * packed into one buffer per dtype and device: one collective each. */
+int atd_allreduce_sum(atd_group *g, void **tensors, int n, int64_t bucket_bytes, char **err);
 
-/* Copies each tensor of rank root over the others' (packed like above). */
-int atd_broadcast(atd_group *g, void **tensors, int n, int root, char **err);
+/* Sums each parameter's gradient over the ranks, in place, bucketed as
+ * above. A parameter without a gradient (no backward reached it on this
+ * rank) gets a zero one first. */
+int atd_allreduce_grads(atd_group *g, void **params, int n, int64_t bucket_bytes, char **err);
+
+/* Copies each tensor of rank root over the others' (bucketed as above). */
+int atd_broadcast(atd_group *g, void **tensors, int n, int root, int64_t bucket_bytes, char **err);
 
 /* out (size × in's elements, contiguous) gets every rank's in, rank order. */
 int atd_allgather(atd_group *g, void *out, void *in, char **err);
