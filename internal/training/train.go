@@ -147,6 +147,8 @@ func Run(cfg Config) error {
 	tr.opt = newAdamW(trainable, sortedNames(trainable), cfg.Beta1, cfg.Beta2, cfg.Eps, cfg.WeightDecay)
 	if cfg.Zero == 1 {
 		tr.opt.shard(g.Rank(), g.Size())
+		here, whole := tr.opt.stateMB()
+		fmt.Fprintf(tr.cfg.Progress, "train: --zero 1: optimizer state %.1f MB on rank 0, %.1f MB unsharded\n", here, whole)
 	}
 
 	// the global batch: the units (and the data cursor) of one process

@@ -111,3 +111,20 @@ func (o *adamW) state(g *dist.Group) (named map[string]*ts.Tensor, drop func(), 
 	}
 	return named, drop, nil
 }
+
+// stateMB is the optimizer state this rank holds, and what one process
+// would hold, in MB (the memory --zero 1 saves).
+func (o *adamW) stateMB() (here, whole float64) {
+	for _, q := range o.params {
+		per := 8.0 // m and v, float32
+		if q.p.DType() != gotch.Float {
+			per += 4 // the float32 master
+		}
+		b := per * float64(q.p.Numel()) / (1 << 20)
+		whole += b
+		if q.m != nil {
+			here += b
+		}
+	}
+	return here, whole
+}
