@@ -44,6 +44,7 @@ bench: build
 	bash bench/tokenize.sh
 	bash bench/score.sh
 	bash bench/train.sh
+	bash bench/dist.sh
 	$(GO) run ./bench/rss
 
 clean:

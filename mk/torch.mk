@@ -14,7 +14,7 @@
 # Variables for shim (from the command line or the environment; they reach
 # build_shim.sh through the environment):
 #   LIBTORCH=/path/to/libtorch | python   another libtorch than Debian's
-#   OPT PARTS CXX CXXSTD CUDA             compile settings (see build_shim.sh)
+#   OPT PARTS CXX CXXSTD CUDA NCCL        compile settings (see build_shim.sh)
 #   STUBS=file|none JOBS PYTHON           (default: the cached stub list
 #                                          tools/shim/stubs-libtorch-VERSION.txt)
 
@@ -66,12 +66,13 @@ shim: $(SHIM)
 
 # gotchpatch keeps the C++ sources' mtimes, so re-patching gotch does not
 # rebuild the shim; $(SHIM_DIR)/config changes when the settings do.
-$(SHIM): tools/shim/build_shim.sh tools/shim/stub.awk $(wildcard tools/shim/stubs-libtorch-*.txt) \
+SHIM_OWN := tools/shim/dist_api.cpp tools/shim/dist_api.h $(wildcard tools/shim/gloo-decl/gloo/*.h tools/shim/gloo-decl/gloo/*/*.h)
+$(SHIM): tools/shim/build_shim.sh tools/shim/stub.awk $(wildcard tools/shim/stubs-libtorch-*.txt) $(SHIM_OWN) \
          $(wildcard $(TORCH_VERSION_H) $(GOTCH_DIR)/libtch/csrc/* $(GOTCH_DIR)/libtch/torch_api*.h) \
          $(SHIM_DIR)/config | $(GOTCH_DIR)/.stamp deps
 	OUT=$(SHIM_DIR) sh tools/shim/build_shim.sh
 
-SHIM_CONFIG := LIBTORCH=$(LIBTORCH) OPT=$(OPT) PARTS=$(PARTS) CXX=$(CXX) CXXSTD=$(CXXSTD) CUDA=$(CUDA)
+SHIM_CONFIG := LIBTORCH=$(LIBTORCH) OPT=$(OPT) PARTS=$(PARTS) CXX=$(CXX) CXXSTD=$(CXXSTD) CUDA=$(CUDA) NCCL=$(NCCL)
 $(SHIM_DIR)/config: FORCE
 	@mkdir -p $(@D)
 	@echo '$(SHIM_CONFIG)' | cmp -s - $@ || echo '$(SHIM_CONFIG)' > $@
@@ -84,7 +85,9 @@ dist: $(SHIM) $(GOTCH_DIR)/.stamp | deps
 	$(GO) build -tags gotch_dist -o dist/bin/ $(addprefix ./cmd/,$(TOOLS)) ./tools/tinymodel
 	cp $(SHIM) $(SHIM_DIR)/stubs.txt $(SHIM_DIR)/shim.env dist/lib/
 	cp tools/shim/build_shim.sh tools/shim/stub.awk tools/shim/stubs-libtorch-*.txt \
+	   tools/shim/dist_api.cpp tools/shim/dist_api.h \
 	   $(GOTCH_DIR)/libtch/csrc/* $(GOTCH_DIR)/libtch/torch_api.h $(GOTCH_DIR)/libtch/torch_api_generated.h dist/shim-src/
+	cp -R tools/shim/gloo-decl dist/shim-src/
 	cp tools/shim/dist-README.txt dist/README.txt
 	cp scripts/gpu-check.sh scripts/gpu_check.py dist/
 

@@ -16,6 +16,7 @@ import (
 	"github.com/ytrain/ytrain/internal/model"
 	"github.com/ytrain/ytrain/internal/scoring"
 	"github.com/ytrain/ytrain/internal/seq"
+	"github.com/ytrain/ytrain/internal/shard"
 	"github.com/ytrain/ytrain/internal/torch"
 )
 
@@ -33,9 +34,16 @@ func run(args []string) error {
 	tf.Flags(fs)
 	out := fs.StringP("output", "o", "", "output file (default stdout); written whole or not at all")
 	format := fs.String("format", "", "arrow or jsonl (default: arrow unless stdout is a terminal or -o ends in other than .arrow)")
+	shardArg := fs.String("shard", "", "i/n: score only part i of n of the records, into -o NAME-0000i-of-0000n.EXT (default: RANK/WORLD_SIZE under torchrun)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	sh, err := shard.Resolve(*shardArg, os.Getenv)
+	if err != nil {
+		return err
+	}
+	*out = sh.Output(*out)
+	tf.Device = shard.Device(tf.Device, os.Getenv)
 	if *modelDir == "" {
 		return errors.New("--model is required")
 	}
@@ -54,10 +62,15 @@ func run(args []string) error {
 	start := time.Now() // throughput excludes loading the model
 	docs := 0
 	sc := &scoring.Scorer{M: m, BatchTokens: *batchTokens, PromptFree: *promptFree}
+	each := func(p string, fn func(*seq.Seq) error) error { return seq.Each(p, os.Stdin, m.Cfg.Limits(), fn) }
+	add, err := scoring.Shard(sc, sh, cli.Inputs(fs), each)
+	if err != nil {
+		return err
+	}
 	err = formats.WriteRecords(sink, formats.ScoreCodec, func(w *formats.Writer[formats.Score]) error {
 		sc.Emit = func(s *formats.Score) error { docs++; return w.Write(s) }
 		for _, p := range cli.Inputs(fs) {
-			if err := seq.Each(p, os.Stdin, m.Cfg.Limits(), sc.Add); err != nil {
+			if err := each(p, add); err != nil {
 				return err
 			}
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/ytrain/ytrain/formats"
 	"github.com/ytrain/ytrain/internal/cli"
 	"github.com/ytrain/ytrain/internal/encode"
+	"github.com/ytrain/ytrain/internal/shard"
 )
 
 const usage = `usage: tokenize --tokenizer PATH [flags] [FILE ...]
@@ -37,9 +38,15 @@ func run(args []string) error {
 	skipBad := fs.Bool("skip-invalid", false, "count and skip malformed records instead of failing")
 	out := fs.StringP("output", "o", "", "output file (default stdout); written whole or not at all")
 	format := fs.String("format", "", "arrow or jsonl (default: arrow unless stdout is a terminal or -o ends in other than .arrow)")
+	shardArg := fs.String("shard", "", "i/n: encode only part i of n of the records, into -o NAME-0000i-of-0000n.EXT (default: RANK/WORLD_SIZE under torchrun)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	sh, err := shard.Resolve(*shardArg, os.Getenv)
+	if err != nil {
+		return err
+	}
+	*out = sh.Output(*out)
 	sink, err := formats.NewSink(*out, *format, os.Stdout)
 	if err != nil {
 		return err
@@ -52,8 +59,8 @@ func run(args []string) error {
 	var st encode.Stats
 	err = formats.WriteRecords(sink, formats.TokenCodec, func(w *formats.Writer[formats.Token]) error {
 		st, err = enc.Run(encode.Stream{Paths: cli.Inputs(fs), InputFormat: o.InputFormat, Stdin: os.Stdin,
-			Workers: *workers, SkipInvalid: *skipBad, Log: os.Stderr}, w)
-		if err == nil && st.Written == 0 {
+			Workers: *workers, SkipInvalid: *skipBad, Log: os.Stderr, Shard: sh}, w)
+		if err == nil && st.Written == 0 && sh.Whole() { // a shard may be empty; the whole input may not
 			err = fmt.Errorf("no record left to write (%d read: %d empty answers, %d too long, %d invalid)",
 				st.Read, st.EmptyAnswer, st.TooLong, st.Invalid)
 		}

@@ -25,6 +25,7 @@ func Main(name string, run func(args []string) error) {
 	// libtorch's grad mode and gotch's last error are per OS thread: the
 	// tools that drive torch do it from this goroutine
 	runtime.LockOSThread()
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	go watchSignals(name)
 	code := 0
 	if err := protect(run, os.Args[1:]); err != nil && !errors.Is(err, pflag.ErrHelp) {
@@ -60,7 +61,6 @@ func Interrupts() <-chan os.Signal {
 // number, after removing its temporary outputs, so that nothing partial is
 // left behind.
 func watchSignals(name string) {
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	sig := <-sigs
 	if stopping.Load() {
 		fmt.Fprintf(os.Stderr, "%s: %v: stopping after this step (again to stop now)\n", name, sig)

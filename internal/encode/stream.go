@@ -4,10 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"slices"
 
 	"github.com/ytrain/ytrain/formats"
 	"github.com/ytrain/ytrain/internal/corpus"
 	"github.com/ytrain/ytrain/internal/ordered"
+	"github.com/ytrain/ytrain/internal/shard"
 )
 
 // Stream says where examples come from and how bad ones are treated.
@@ -18,6 +21,7 @@ type Stream struct {
 	Workers     int
 	SkipInvalid bool      // count and skip malformed records instead of failing
 	Log         io.Writer // warnings about skipped records
+	Shard       shard.Shard
 }
 
 // Stats counts what a run did.
@@ -48,6 +52,11 @@ func (e *Encoder) Run(s Stream, w *formats.Writer[formats.Token]) (Stats, error)
 	if len(paths) == 0 {
 		paths = []string{"-"}
 	}
+	lo, hi, err := e.shardRange(s)
+	if err != nil {
+		return st, err
+	}
+	idx := 0 // records of all paths so far
 	var cur *corpus.Reader
 	defer func() {
 		if cur != nil {
@@ -56,6 +65,9 @@ func (e *Encoder) Run(s Stream, w *formats.Writer[formats.Token]) (Stats, error)
 	}()
 	next := func() (job, bool, error) {
 		for {
+			if idx >= hi {
+				return job{}, false, nil
+			}
 			if cur == nil {
 				if len(paths) == 0 {
 					return job{}, false, nil
@@ -71,6 +83,9 @@ func (e *Encoder) Run(s Stream, w *formats.Writer[formats.Token]) (Stats, error)
 				cur.Close()
 				cur = nil
 				continue
+			}
+			if idx++; idx <= lo {
+				continue // another shard's
 			}
 			st.Read++
 			if err != nil && !errors.Is(err, corpus.ErrEmptyAnswer) && !s.SkipInvalid {
@@ -104,8 +119,42 @@ func (e *Encoder) Run(s Stream, w *formats.Writer[formats.Token]) (Stats, error)
 		st.Targets += int64(rec.LossMask.Targets())
 		return w.Write(rec)
 	}
-	err := ordered.Map(s.Workers, next, encode, emit)
+	err = ordered.Map(s.Workers, next, encode, emit)
 	return st, err
+}
+
+// shardRange returns the records [lo, hi) of s.Shard: a first pass over the
+// input counts its records (reading, not encoding them), so the input must
+// be files. Any record may start a shard: each is encoded on its own.
+func (e *Encoder) shardRange(s Stream) (lo, hi int, err error) {
+	if s.Shard.Whole() {
+		return 0, math.MaxInt, nil
+	}
+	paths := s.Paths
+	if len(paths) == 0 || slices.Contains(paths, "-") {
+		return 0, 0, fmt.Errorf("--shard %v: the input must be files (stdin can be read only once, and sharding counts the records first)", s.Shard)
+	}
+	total := 0
+	for _, p := range paths {
+		r, err := corpus.Open(p, s.InputFormat, nil, e.opt.Task)
+		if err != nil {
+			return 0, 0, err
+		}
+		for {
+			_, err := r.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil && !errors.Is(err, corpus.ErrEmptyAnswer) && !s.SkipInvalid {
+				r.Close()
+				return 0, 0, err
+			}
+			total++
+		}
+		r.Close()
+	}
+	lo, hi = s.Shard.Range(total)
+	return lo, hi, nil
 }
 
 // skip counts a rejected record, or fails the run when it is not skippable.

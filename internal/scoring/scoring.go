@@ -44,20 +44,12 @@ func (sc *Scorer) Add(s *seq.Seq) error {
 	if err := sc.checkIDs(s); err != nil {
 		return err
 	}
-	var twin *seq.Seq
-	if sc.PromptFree {
-		if s.Packed {
-			return errors.New("--prompt-free needs token records: score them before pack")
-		}
-		twin = promptFree(s)
+	twin, err := sc.twin(s)
+	if err != nil {
+		return err
 	}
-	need := s.Len()
-	extra := 1
-	if twin != nil {
-		need = max(need, twin.Len())
-		extra = 2
-	}
-	if len(sc.rows) > 0 && (len(sc.rows)+extra)*max(sc.maxLen, need) > sc.BatchTokens {
+	need, extra := footprint(s, twin)
+	if full(len(sc.rows), sc.maxLen, need, extra, sc.BatchTokens) {
 		if err := sc.Flush(); err != nil {
 			return err
 		}
@@ -93,6 +85,32 @@ func (sc *Scorer) checkIDs(s *seq.Seq) error {
 		sc.seen[d.ID] = s.Where
 	}
 	return nil
+}
+
+// twin is s's prompt-free twin under --prompt-free, else nil.
+func (sc *Scorer) twin(s *seq.Seq) (*seq.Seq, error) {
+	if !sc.PromptFree {
+		return nil, nil
+	}
+	if s.Packed {
+		return nil, errors.New("--prompt-free needs token records: score them before pack")
+	}
+	return promptFree(s), nil
+}
+
+// footprint is the length a sequence (and its twin) pads the batch to, and
+// the rows they take.
+func footprint(s, twin *seq.Seq) (need, rows int) {
+	if twin == nil {
+		return s.Len(), 1
+	}
+	return max(s.Len(), twin.Len()), 2
+}
+
+// full reports whether a batch of rows padded to maxLen must run before
+// a sequence of need tokens taking extra rows joins it.
+func full(rows, maxLen, need, extra, batchTokens int) bool {
+	return rows > 0 && (rows+extra)*max(maxLen, need) > batchTokens
 }
 
 // promptFree keeps a sequence's tokens from just before its first target:

@@ -45,3 +45,22 @@ func Float32s(t *ts.Tensor) ([]float32, error) {
 	}
 	return out, nil
 }
+
+// ReadInt64s copies an integer tensor's values (any device) into Go.
+func ReadInt64s(t *ts.Tensor) ([]int64, error) {
+	c, err := t.ToDevice(gotch.CPU, gotch.Int64, false, false, false)
+	if err != nil {
+		return nil, err
+	}
+	defer c.MustDrop()
+	c2, err := c.Contiguous(false)
+	if err != nil {
+		return nil, err
+	}
+	defer c2.MustDrop()
+	out := make([]int64, c2.Numel())
+	if err := c2.CopyData(out, uint(len(out))); err != nil {
+		return nil, err
+	}
+	return out, nil
+}

@@ -29,6 +29,9 @@ type state struct {
 	BadSteps     int   `json:"bad_steps"`     // loss or gradient not finite
 	LoRA         bool  `json:"lora"`          // adapters or full weights, to refuse a mismatched resume
 	Spec         *spec `json:"run,omitempty"` // what defines the run, checked on --resume
+	// ranks when written: another world size may resume with the same
+	// global batch (Spec.BatchSize), which defines the units
+	WorldSize int `json:"world_size,omitempty"`
 }
 
 // tokenizerFiles are copied next to saved weights so a checkpoint is a
@@ -39,6 +42,18 @@ var tokenizerFiles = []string{"tokenizer.json", "tokenizer_config.json", "specia
 // save writes a checkpoint (or, without state, the final model) to dir: into
 // a temp folder renamed at the end, so a kill never leaves half of one.
 func (tr *trainer) save(dir string, st *state) error {
+	var opt map[string]*ts.Tensor
+	if st != nil { // every rank: under --zero 1 each holds a share of the state
+		var drop func()
+		var err error
+		if opt, drop, err = tr.opt.state(tr.g); err != nil {
+			return err
+		}
+		defer drop()
+	}
+	if tr.g.Rank() != 0 { // the ranks hold the same weights: rank 0 writes them
+		return nil
+	}
 	tmp := dir + ".tmp"
 	if err := os.RemoveAll(tmp); err != nil {
 		return err
@@ -55,7 +70,7 @@ func (tr *trainer) save(dir string, st *state) error {
 		return tr.writeModel(tmp, tr.m.Params, nil)
 	})
 	if err == nil && st != nil {
-		err = tr.writeState(tmp, st)
+		err = tr.writeState(tmp, st, opt)
 	}
 	if err == nil {
 		err = copyFiles(tr.cfg.Model, tmp, tokenizerFiles)
@@ -145,17 +160,10 @@ func (tr *trainer) writeModel(dir string, params, override map[string]*ts.Tensor
 // writeState adds what resuming needs: trainer_state.json and the
 // optimizer's moments (and float32 master weights when they differ from the
 // saved ones) in optimizer.safetensors.
-func (tr *trainer) writeState(dir string, st *state) error {
+func (tr *trainer) writeState(dir string, st *state, named map[string]*ts.Tensor) error {
 	b, _ := json.MarshalIndent(st, "", "  ")
 	if err := os.WriteFile(filepath.Join(dir, "trainer_state.json"), append(b, '\n'), 0o644); err != nil {
 		return err
-	}
-	named := map[string]*ts.Tensor{}
-	for _, q := range tr.opt.params {
-		named[q.name+".exp_avg"], named[q.name+".exp_avg_sq"] = q.m, q.v
-		if q.master != q.p {
-			named[q.name+".master"] = q.master
-		}
 	}
 	if err := writeTensors(filepath.Join(dir, "optimizer.safetensors"), named, "F32"); err != nil {
 		return err
@@ -186,6 +194,9 @@ func (tr *trainer) restore(dir string) (*state, error) {
 	}
 	moments := map[string]*ts.Tensor{}
 	for _, q := range tr.opt.params {
+		if q.m == nil {
+			continue // another rank's (--zero 1)
+		}
 		moments[q.name+".exp_avg"], moments[q.name+".exp_avg_sq"] = q.m, q.v
 		if q.master != q.p {
 			moments[q.name+".master"] = q.master

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -89,6 +90,9 @@ func (f *Flags) Register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.Resume, "resume", "", "continue from this checkpoint-N folder")
 	fs.StringSliceVar(&c.AllowChanged, "allow-changed", nil, "with --resume: settings that may differ from the run's ("+strings.Join(Changeable, ", ")+")")
 	fs.BoolVar(&c.Overwrite, "overwrite", false, "train into an output folder that has another run: its checkpoints, final/, merged/ and metrics.jsonl are removed first")
+	fs.StringVar(&c.DistBackend, "dist-backend", "auto", "with torchrun's variables (RANK, WORLD_SIZE, ...): auto (nccl on CUDA, gloo on the CPU), gloo or nccl")
+	fs.DurationVar(&c.DistTimeout, "dist-timeout", 10*time.Minute, "how long a rank waits for the others (start-up, every collective) before failing")
+	fs.IntVar(&c.Zero, "zero", 0, "1: shard optimizer moments and float32 masters over the ranks (full fine-tuning)")
 	fs.StringVar(&c.TensorBoard, "tensorboard", "", "write TensorBoard event files here")
 	fs.IntVar(&c.LogEvery, "log-every", 10, "steps between progress lines")
 	fs.IntVar(&c.MaxBadSteps, "max-bad-steps", 10, "stop after this many steps with a non-finite loss or gradient")
@@ -148,6 +152,12 @@ func (f *Flags) Finish() (*Config, error) {
 		return nil, errors.New("want --token-batch ≥ 0, --batch-size, --grad-accum and --epochs ≥ 1")
 	case c.Task == "sft" && c.TokenBatch > 0 && c.BatchSize > 1:
 		return nil, errors.New("--batch-size > 1 needs fused SFT (--token-batch 0): windowed steps go one document at a time")
+	case c.Zero != 0 && c.Zero != 1:
+		return nil, fmt.Errorf("--zero %d: want 0 or 1", c.Zero)
+	case c.Zero == 1 && !f.full:
+		return nil, errors.New("--zero 1 shards full fine-tuning's optimizer state: add --full (LoRA's is small)")
+	case c.DistTimeout <= 0:
+		return nil, errors.New("--dist-timeout must be positive")
 	}
 	if err := f.checkNumbers(); err != nil {
 		return nil, err

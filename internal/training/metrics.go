@@ -83,6 +83,15 @@ func (tr *trainer) step(acc *stepAcc, tokens int, since, start time.Time, total 
 	}
 	norm := math.NaN()
 	if !acc.bad {
+		// every rank's gradients summed: each holds one process's gradient,
+		// so the norm, the clipping and the update agree everywhere
+		if err := tr.g.AllReduceGrads(tr.opt.tensors()...); err != nil {
+			return err
+		}
+		var err error
+		if tokens, err = tr.sumTokens(tokens); err != nil {
+			return err
+		}
 		norm = tr.opt.gradNorm()
 	}
 	if math.IsNaN(norm) || math.IsInf(norm, 0) || math.IsNaN(acc.j) {
@@ -100,6 +109,9 @@ func (tr *trainer) step(acc *stepAcc, tokens int, since, start time.Time, total 
 	tr.st.Step++
 	lr := tr.sched.at(tr.st.Step)
 	tr.opt.update(lr, scale)
+	if err := tr.opt.publish(tr.g); err != nil {
+		return err
+	}
 	took := time.Since(since) // the step's units and its update, not the logging below
 
 	m := &stepMetrics{Step: tr.st.Step, Epoch: float64(tr.st.Unit) / float64(tr.perEpoch),
@@ -111,6 +123,9 @@ func (tr *trainer) step(acc *stepAcc, tokens int, since, start time.Time, total 
 	}
 	for i := range m.Regions {
 		m.Regions[i] /= float64(max(1, len(acc.losses)))
+	}
+	if tr.g.Rank() != 0 {
+		return nil // rank 0 evaluates, logs and reports
 	}
 	if cfg.EvalEvery > 0 && tr.st.Step%cfg.EvalEvery == 0 || tr.st.Step == total {
 		for _, e := range tr.evals {

@@ -14,7 +14,8 @@ import (
 type param struct {
 	name      string
 	p, master *ts.Tensor
-	m, v      *ts.Tensor // AdamW moments, float32
+	m, v      *ts.Tensor // AdamW moments, float32; nil when another rank owns them (--zero 1)
+	owner     int        // the rank that updates it under --zero 1
 }
 
 // adamW is torch.optim.AdamW (decoupled weight decay, bias-corrected
@@ -24,6 +25,7 @@ type adamW struct {
 	beta1, beta2, eps float64
 	weightDecay       float64
 	step              int
+	zero              bool // state sharded over the ranks (zero.go)
 }
 
 func newAdamW(named map[string]*ts.Tensor, names []string, beta1, beta2, eps, wd float64) *adamW {
@@ -63,6 +65,9 @@ func (o *adamW) update(lr, gscale float64) {
 	bc2 := 1 - math.Pow(o.beta2, float64(o.step))
 	ts.NoGrad(func() {
 		for _, q := range o.params {
+			if q.m == nil {
+				continue // another rank's (--zero 1): its owner sends the new weight
+			}
 			g := q.p.MustGrad(false).MustTotype(gotch.Float, true)
 			if gscale != 1 {
 				g.MustMulScalar_(ts.FloatScalar(gscale))
@@ -84,6 +89,15 @@ func (o *adamW) update(lr, gscale float64) {
 			}
 		}
 	})
+}
+
+// tensors are the trained tensors, in the optimizer's (name) order.
+func (o *adamW) tensors() []*ts.Tensor {
+	out := make([]*ts.Tensor, len(o.params))
+	for i, q := range o.params {
+		out[i] = q.p
+	}
+	return out
 }
 
 func (o *adamW) zeroGrad() {

@@ -19,7 +19,7 @@ type spec struct {
 	Task       string   `json:"task"`
 	TokenBatch int      `json:"token_batch"`
 	V2Windows  bool     `json:"v2_windows"`
-	BatchSize  int      `json:"batch_size"`
+	BatchSize  int      `json:"batch_size"` // global: --batch-size × ranks
 	GradAccum  int      `json:"grad_accum"`
 	Shuffle    bool     `json:"shuffle"`
 	Seed       int64    `json:"seed"`
@@ -38,7 +38,7 @@ type spec struct {
 // specOf describes the run that cfg and seqs make.
 func (tr *trainer) specOf(seqs []*seq.Seq) spec {
 	c, m := tr.cfg, tr.m.Cfg
-	s := spec{Task: c.Task, TokenBatch: c.TokenBatch, V2Windows: c.V2Windows, BatchSize: c.BatchSize,
+	s := spec{Task: c.Task, TokenBatch: c.TokenBatch, V2Windows: c.V2Windows, BatchSize: tr.layout.batchSize,
 		GradAccum: c.GradAccum, Shuffle: c.Shuffle, Seed: c.Seed,
 		Model: fmt.Sprintf("%s vocab %d, hidden %d, %d layers, %d/%d heads of %d, mlp %d",
 			m.Arch, m.Vocab, m.Hidden, m.Layers, m.Heads, m.KVHeads, m.HeadDim, m.Inter),
@@ -78,39 +78,45 @@ func fingerprint(seqs []*seq.Seq) string {
 // steps taken so far are counted.
 var Changeable = []string{"epochs", "max-steps", "lr", "lr-schedule", "warmup", "optimizer", "weighting"}
 
+// setting is one of a spec's settings: its flag, its value, and why a run
+// cannot change it halfway.
+type setting struct {
+	flag  string
+	value any
+	why   string
+}
+
+func (s spec) settings() []setting {
+	return []setting{
+		{"kind", s.Task, "another objective"},
+		{"token-batch", s.TokenBatch, "the data cursor counts units: another --token-batch skips or repeats data"},
+		{"v2-windows", s.V2Windows, "the data cursor counts windows"},
+		{"batch-size", s.BatchSize, "the data cursor counts units of the global batch (--batch-size × ranks): another skips or repeats data"},
+		{"grad-accum", s.GradAccum, "the steps taken counted units of another size"},
+		{"shuffle", s.Shuffle, "the epoch's order would change under the cursor"},
+		{"seed", s.Seed, "the shuffle order and dropout masks follow the seed"},
+		{"model", s.Model, "another model"},
+		{"data", s.Data, "other training data (or another order): the cursor would point elsewhere"},
+		{"lora", s.LoRA, "the adapters trained so far do not fit"},
+		{"weighting", s.Weighting, "another objective from here on"},
+		{"epochs", s.Epochs, "the learning-rate schedule spans the run"},
+		{"max-steps", s.MaxSteps, "the learning-rate schedule spans the run"},
+		{"lr", s.LR, "another learning rate from here on"},
+		{"lr-schedule", s.Schedule, "another schedule from here on"},
+		{"warmup", s.Warmup, "another schedule from here on"},
+		{"optimizer", fmt.Sprint(s.Optimizer), "other AdamW settings or clipping from here on"},
+	}
+}
+
 // compare checks the resumed run against the checkpoint's, naming the first
 // setting that differs and why it matters.
 func (s spec) compare(was spec, allowed []string) error {
-	for _, d := range []struct {
-		flag      string
-		now, then any
-		why       string
-	}{
-		{"kind", s.Task, was.Task, "another objective"},
-		{"token-batch", s.TokenBatch, was.TokenBatch, "the data cursor counts units: another --token-batch skips or repeats data"},
-		{"v2-windows", s.V2Windows, was.V2Windows, "the data cursor counts windows"},
-		{"batch-size", s.BatchSize, was.BatchSize, "the data cursor counts units: another --batch-size skips or repeats data"},
-		{"grad-accum", s.GradAccum, was.GradAccum, "the steps taken counted units of another size"},
-		{"shuffle", s.Shuffle, was.Shuffle, "the epoch's order would change under the cursor"},
-		{"seed", s.Seed, was.Seed, "the shuffle order and dropout masks follow the seed"},
-		{"model", s.Model, was.Model, "another model"},
-		{"data", s.Data, was.Data, "other training data (or another order): the cursor would point elsewhere"},
-		{"lora", s.LoRA, was.LoRA, "the adapters trained so far do not fit"},
-		{"weighting", s.Weighting, was.Weighting, "another objective from here on"},
-		{"epochs", s.Epochs, was.Epochs, "the learning-rate schedule spans the run"},
-		{"max-steps", s.MaxSteps, was.MaxSteps, "the learning-rate schedule spans the run"},
-		{"lr", s.LR, was.LR, "another learning rate from here on"},
-		{"lr-schedule", s.Schedule, was.Schedule, "another schedule from here on"},
-		{"warmup", s.Warmup, was.Warmup, "another schedule from here on"},
-		{"optimizer", fmt.Sprint(s.Optimizer), fmt.Sprint(was.Optimizer), "other AdamW settings or clipping from here on"},
-	} {
-		if fmt.Sprint(d.now) == fmt.Sprint(d.then) {
+	then := was.settings()
+	for i, d := range s.settings() {
+		if fmt.Sprint(d.value) == fmt.Sprint(then[i].value) || slices.Contains(allowed, d.flag) {
 			continue
 		}
-		if slices.Contains(allowed, d.flag) {
-			continue
-		}
-		msg := fmt.Sprintf("%s is %v, the run had %v: %s", d.flag, d.now, d.then, d.why)
+		msg := fmt.Sprintf("%s is %v, the run had %v: %s", d.flag, d.value, then[i].value, d.why)
 		if slices.Contains(Changeable, d.flag) {
 			return fmt.Errorf("%s; --allow-changed %s continues with the new value", msg, d.flag)
 		}

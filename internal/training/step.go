@@ -23,20 +23,27 @@ type unitResult struct {
 }
 
 // runUnit runs one unit forward, computes its weighted objective and
-// back-propagates it, scaled by gradScale (1/accumulation). A libtorch
-// failure is reported with the unit's records.
-func (tr *trainer) runUnit(u *unit, gradScale float64) (res unitResult, err error) {
+// back-propagates it, scaled by gradScale (1/accumulation). On W ranks this
+// rank runs its part of the unit. A libtorch failure is reported with the
+// unit's records.
+func (tr *trainer) runUnit(whole *unit, gradScale float64) (res unitResult, err error) {
 	err = torch.Catch(func() error {
-		res, err = tr.unit(u, gradScale)
+		res, err = tr.unit(whole, gradScale)
 		return err
 	})
 	if err != nil {
-		return res, fmt.Errorf("training on %s: %w", seq.Names(u.seqs), err)
+		return res, fmt.Errorf("training on %s: %w", seq.Names(whole.seqs), err)
 	}
 	return res, nil
 }
 
-func (tr *trainer) unit(u *unit, gradScale float64) (unitResult, error) {
+func (tr *trainer) unit(whole *unit, gradScale float64) (unitResult, error) {
+	u := tr.layout.part(*whole, tr.g.Rank(), tr.g.Size())
+	if u.nTargets() == 0 { // nothing here for this rank: it only takes part in the unit's reduction
+		var res unitResult
+		_, _, err := tr.weigh(nil, &res)
+		return res, err
+	}
 	b := seq.NewBatch(u.seqs, u.targets)
 	s := &torch.Scope{}
 	defer s.Drop()
@@ -71,24 +78,14 @@ func (tr *trainer) objective(s *torch.Scope, h, prev, tgt *ts.Tensor, gradScale 
 	logits := tr.m.TargetLogits(s, h, prev) // (N, V)
 	nll, _ := model.NLL(s, logits, tgt)     // (N)
 	toks, err := tr.tokens(s, nll, logits, res)
-	if err != nil || res.bad {
+	if err != nil {
 		return nil, err
 	}
-	res.weights = make([]float32, len(toks))
-	tr.cfg.Weighting.Weights(toks, res.weights)
-	var denom int
-	var ok bool
-	if tr.cfg.Task == "cpt" {
-		res.j, ok = weighting.CPTReduce(res.losses, res.weights)
-		denom = len(res.losses)
-	} else {
-		res.j, denom, ok = weighting.SFTReduce(res.losses, res.weights)
+	w, denom, err := tr.weigh(toks, res) // over every rank's targets of the unit
+	if err != nil || w == nil {
+		return nil, err
 	}
-	if !ok {
-		res.skipped = true
-		return nil, nil
-	}
-	return weightedSum(s, nll, res.weights, gradScale/float64(denom))
+	return weightedSum(s, nll, w, gradScale/float64(denom))
 }
 
 // tokens copies what the weighting sees of each target to Go: its loss and,

@@ -13,13 +13,17 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"syscall"
 	"time"
 
+	"github.com/sugarme/gotch"
 	"github.com/sugarme/gotch/ts"
 
 	"github.com/ytrain/ytrain/internal/cli"
+	"github.com/ytrain/ytrain/internal/dist"
 	"github.com/ytrain/ytrain/internal/model"
 	"github.com/ytrain/ytrain/internal/seq"
+	"github.com/ytrain/ytrain/internal/shard"
 	"github.com/ytrain/ytrain/internal/tensorboard"
 	"github.com/ytrain/ytrain/internal/torch"
 	"github.com/ytrain/ytrain/internal/weighting"
@@ -30,7 +34,7 @@ type Config struct {
 	Model  string   // HF model folder
 	Data   []string // token or packed record files
 	Output string   // checkpoints, metrics.jsonl, final model
-	Device string   // cpu, cuda, cuda:N
+	Device string   // cpu, cuda, cuda:N (cuda: cuda:LOCAL_RANK among several processes)
 	DType  string   // auto, f32, bf16, f16
 
 	Task       string // sft or cpt
@@ -62,6 +66,12 @@ type Config struct {
 	// AllowChanged names settings (of Changeable) that may differ from the
 	// resumed run's.
 	AllowChanged []string
+
+	// torchrun's variables (RANK, WORLD_SIZE, ...) make the run one rank of
+	// several: the process group's backend (auto, gloo, nccl) and timeout.
+	DistBackend string
+	DistTimeout time.Duration
+	Zero        int // 1: shard the optimizer's state over the ranks (full fine-tuning)
 
 	TensorBoard string
 	LogEvery    int
@@ -99,7 +109,8 @@ type trainer struct {
 	log      *os.File // metrics.jsonl
 	evals    []evalSet
 	st       state
-	perEpoch int // units
+	perEpoch int         // units
+	g        *dist.Group // the ranks training together (a world of one alone)
 }
 
 type evalSet struct {
@@ -121,7 +132,15 @@ func Run(cfg Config) error {
 	if cfg.Resume != "" && cfg.LoRA == nil {
 		modelDir = cfg.Resume // a full checkpoint is itself the model folder
 	}
-	var err error
+	g, err := joinGroup(&cfg)
+	if err != nil {
+		return err
+	}
+	defer g.Close()
+	tr.g, tr.cfg.Device = g, cfg.Device
+	if g.Rank() != 0 {
+		tr.cfg.Progress = io.Discard // rank 0 reports for all
+	}
 	torch.ManualSeed(cfg.Seed)
 	if tr.m, err = model.Open(modelDir, cfg.Device, cfg.DType); err != nil {
 		return err
@@ -141,13 +160,8 @@ func Run(cfg Config) error {
 		}
 		tr.evals = append(tr.evals, evalSet{name: filepath.Base(e), seqs: es})
 	}
-	trainable, err := tr.trainable()
-	if err != nil {
-		return err
-	}
-	tr.opt = newAdamW(trainable, sortedNames(trainable), cfg.Beta1, cfg.Beta2, cfg.Eps, cfg.WeightDecay)
-
-	tr.layout = layout{stepping: Fused, batchSize: cfg.BatchSize, tokenBatch: cfg.TokenBatch,
+	// the global batch: the units (and the data cursor) of one process
+	tr.layout = layout{stepping: Fused, batchSize: cfg.BatchSize * g.Size(), tokenBatch: cfg.TokenBatch,
 		v2Windows: cfg.V2Windows, shuffle: cfg.Shuffle, seed: cfg.Seed}
 	if cfg.Task == "sft" && cfg.TokenBatch > 0 {
 		tr.layout.stepping = Windowed
@@ -162,7 +176,25 @@ func Run(cfg Config) error {
 		return err
 	}
 	run := tr.specOf(seqs)
-	tr.st = state{Seed: cfg.Seed, LoRA: cfg.LoRA != nil, Spec: &run}
+	if err := g.CheckSame(tr.agreement(run)); err != nil {
+		return err
+	}
+	trainable, err := tr.trainable()
+	if err != nil {
+		return err
+	}
+	// rank 0's initial weights (fresh adapters above all) for every rank
+	if err := g.Broadcast(0, tensors(trainable)...); err != nil {
+		return err
+	}
+	tr.opt = newAdamW(trainable, sortedNames(trainable), cfg.Beta1, cfg.Beta2, cfg.Eps, cfg.WeightDecay)
+	if cfg.Zero == 1 {
+		tr.opt.shard(g.Rank(), g.Size())
+		here, whole := tr.opt.stateMB()
+		fmt.Fprintf(tr.cfg.Progress, "train: --zero 1: optimizer state %.1f MB on rank 0, %.1f MB unsharded\n", here, whole)
+	}
+
+	tr.st = state{Seed: cfg.Seed, LoRA: cfg.LoRA != nil, Spec: &run, WorldSize: g.Size()}
 	if cfg.Resume != "" {
 		st, err := tr.restore(cfg.Resume)
 		if err != nil {
@@ -175,39 +207,75 @@ func Run(cfg Config) error {
 		}
 		tr.st = *st
 		tr.st.Spec = &run
+		tr.st.WorldSize = g.Size()
 	}
-	lock, err := lockOutput(cfg.Output)
-	if err != nil {
-		return err
-	}
-	defer lock.Close()
-	if cfg.Overwrite && cfg.Resume == "" {
-		if err := clearOutput(cfg.Output); err != nil {
+	if g.Rank() == 0 { // rank 0 writes for all
+		lock, err := lockOutput(cfg.Output)
+		if err != nil {
 			return err
 		}
-	}
-	if cfg.Resume != "" {
-		if err := truncateMetrics(cfg.Output, tr.st.Step); err != nil {
+		defer lock.Close()
+		if cfg.Overwrite && cfg.Resume == "" {
+			if err := clearOutput(cfg.Output); err != nil {
+				return err
+			}
+		}
+		if cfg.Resume != "" {
+			if err := truncateMetrics(cfg.Output, tr.st.Step); err != nil {
+				return err
+			}
+		}
+		if tr.log, err = os.OpenFile(filepath.Join(cfg.Output, "metrics.jsonl"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err != nil {
 			return err
 		}
-	}
-	if tr.log, err = os.OpenFile(filepath.Join(cfg.Output, "metrics.jsonl"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err != nil {
-		return err
-	}
-	defer tr.log.Close()
-	if cfg.TensorBoard != "" {
-		if tr.tb, err = tensorboard.NewWriter(cfg.TensorBoard); err != nil {
-			return err
+		defer tr.log.Close()
+		if cfg.TensorBoard != "" {
+			if tr.tb, err = tensorboard.NewWriter(cfg.TensorBoard); err != nil {
+				return err
+			}
+			defer tr.tb.Close()
 		}
-		defer tr.tb.Close()
 	}
 	how := "fused"
 	if tr.layout.stepping == Windowed {
 		how = fmt.Sprintf("windowed, %d tokens", cfg.TokenBatch)
 	}
-	fmt.Fprintf(cfg.Progress, "train: %d rows, %d units/epoch (%s), %d steps; training %s; %s\n",
-		len(seqs), tr.perEpoch, how, total, describe(trainable), cfg.Weighting.Name())
-	return tr.loop(seqs, total)
+	ranks := ""
+	if g.Size() > 1 {
+		ranks = fmt.Sprintf(" on %d ranks (%s)", g.Size(), g.Backend())
+	}
+	fmt.Fprintf(tr.cfg.Progress, "train: %d rows, %d units/epoch (%s), %d steps%s; training %s; %s\n",
+		len(seqs), tr.perEpoch, how, total, ranks, describe(trainable), cfg.Weighting.Name())
+	if err := tr.loop(seqs, total); err != nil {
+		return err
+	}
+	return g.Barrier() // rank 0 serves the group's store: it leaves last
+}
+
+// joinGroup joins the process group torchrun's variables describe (a world
+// of one without them), and makes a plain --device cuda this rank's GPU.
+func joinGroup(cfg *Config) (*dist.Group, error) {
+	dc, err := dist.FromEnv(os.Getenv, cfg.DistBackend, cfg.DistTimeout)
+	if err != nil {
+		return nil, err
+	}
+	if dc.Size > 1 {
+		cfg.Device = shard.Device(cfg.Device, os.Getenv)
+	}
+	dev, err := torch.ParseDevice(cfg.Device)
+	if err != nil {
+		return nil, err
+	}
+	return dist.Init(dc, dev)
+}
+
+// tensors lists named tensors in name order, the order every rank shares.
+func tensors(named map[string]*ts.Tensor) []*ts.Tensor {
+	var out []*ts.Tensor
+	for _, n := range sortedNames(named) {
+		out = append(out, named[n])
+	}
+	return out
 }
 
 // trainable readies the weights to train: fresh LoRA adapters, or every
@@ -246,7 +314,8 @@ func (tr *trainer) loop(seqs []*seq.Seq, total int) error {
 		var acc stepAcc
 		for k := tr.st.Unit - epoch*perEpoch; k < len(us) && tr.st.Step < total; k++ {
 			global := epoch*perEpoch + k
-			torch.ManualSeed(cfg.Seed*1_000_003 + int64(global)) // dropout: the same masks after a resume
+			// dropout: the same masks after a resume, other masks on other ranks
+			torch.ManualSeed(cfg.Seed*1_000_003 + int64(global) + int64(tr.g.Rank())*1_000_000_007)
 			res, err := tr.runUnit(&us[k], 1/float64(cfg.GradAccum))
 			if err != nil {
 				return err
@@ -279,15 +348,17 @@ func (tr *trainer) loop(seqs []*seq.Seq, total int) error {
 					return err
 				}
 			}
-			select {
-			case sig := <-cfg.Interrupt:
+			sig, err := tr.interrupted()
+			if err != nil {
+				return err
+			}
+			if sig != nil {
 				if !saved {
 					if err := tr.checkpoint(); err != nil {
 						return err
 					}
 				}
 				return &Interrupted{Signal: sig, Checkpoint: tr.checkpointDir(), code: cli.ExitCode(sig)}
-			default:
 			}
 		}
 		if tr.st.Unit%perEpoch == 0 && (cfg.SaveEvery == 0 || tr.st.Step%cfg.SaveEvery != 0) {
@@ -300,7 +371,7 @@ func (tr *trainer) loop(seqs []*seq.Seq, total int) error {
 	if err := tr.save(filepath.Join(cfg.Output, "final"), nil); err != nil {
 		return err
 	}
-	if cfg.Merge && tr.adapters != nil {
+	if cfg.Merge && tr.adapters != nil && tr.g.Rank() == 0 {
 		dir := filepath.Join(cfg.Output, "merged")
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
@@ -320,6 +391,39 @@ func (tr *trainer) loop(seqs []*seq.Seq, total int) error {
 func (tr *trainer) checkpoint() error {
 	st := tr.st
 	return tr.save(tr.checkpointDir(), &st)
+}
+
+// interrupted reports the signal that asks the run to stop after this step.
+// On W ranks they agree (any rank's signal stops all), so that every rank
+// leaves the loop at the same step and no collective is left waiting.
+func (tr *trainer) interrupted() (os.Signal, error) {
+	var sig os.Signal
+	select {
+	case sig = <-tr.cfg.Interrupt:
+	default:
+	}
+	if tr.g.Size() == 1 {
+		return sig, nil
+	}
+	flag := 0.0
+	if sig != nil {
+		flag = 1
+	}
+	t, err := ts.OfSlice([]float64{flag})
+	if err != nil {
+		return nil, err
+	}
+	if tr.m.Device != gotch.CPU { // NCCL reduces on the GPU
+		t = t.MustTo(tr.m.Device, true)
+	}
+	defer t.MustDrop()
+	if err := tr.g.AllReduceSum(t); err != nil {
+		return nil, err
+	}
+	if sig == nil && t.Float64Values()[0] > 0 {
+		sig = syscall.SIGTERM // another rank's
+	}
+	return sig, nil
 }
 
 func (tr *trainer) checkpointDir() string {

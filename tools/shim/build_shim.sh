@@ -1,6 +1,8 @@
 #!/bin/sh
 # build_shim.sh - build libgotch_tch.so, gotch's C API (torch_api.cpp +
-# torch_api_generated.cpp.h), against whichever libtorch is installed.
+# torch_api_generated.cpp.h) and ytrain's c10d wrapper (dist_api.cpp: TCPStore,
+# ProcessGroupGloo, ProcessGroupNCCL where the libtorch has CUDA), against
+# whichever libtorch is installed.
 #
 # Go binaries link only this library (see tools/gotchpatch), so changing
 # libtorch means rebuilding just this, with no Go toolchain. Every wrapper
@@ -33,6 +35,9 @@
 #   CXXSTD     C++ standard (default c++17, c++20 if the torch headers demand it)
 #   CXX        C++ compiler (default g++)
 #   CUDA       auto|0|1: link libtorch_cuda/libc10_cuda (auto: if present)
+#   NCCL       auto|0|1: compile dist_api.cpp's ProcessGroupNCCL (auto: when
+#              CUDA=1 and the CUDA and NCCL headers compile; they are looked
+#              for under CUDA_HOME, /usr/local/cuda and the wheel's nvidia/)
 set -eu
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -43,6 +48,25 @@ CXX=${CXX:-g++}
 # __compile SRC OBJ: compile one TU, stubbing failing functions until it compiles
 if [ "${1:-}" = __compile ]; then
   src=$2; obj=$3; log="$src.log"; base=$(basename "$src")
+  if [ "$base" = dist_api.cpp ]; then
+    # ours: never stubbed. NCCL=auto tries the CUDA headers and falls back
+    # to gloo alone when they are missing (pip wheels ship nccl.h but not
+    # all of the CUDA toolkit's headers that ATen/cuda includes).
+    # shellcheck disable=SC2086
+    if [ -n "$SHIM_NCCL_FLAGS" ]; then
+      if $CXX $SHIM_CXXFLAGS $SHIM_DIST_FLAGS $SHIM_NCCL_FLAGS -c "$src" -o "$obj" 2> "$log"; then
+        echo nccl > "$src.backends"; exit 0
+      fi
+      if [ "$SHIM_NCCL" = 1 ]; then
+        echo "build_shim: dist_api.cpp does not compile with NCCL=1:" >&2; grep -m 20 error "$log" >&2; exit 1
+      fi
+      echo "build_shim: dist_api.cpp: no ProcessGroupNCCL (CUDA headers incomplete: $(grep -m 1 error "$log"))" >&2
+    fi
+    # shellcheck disable=SC2086
+    $CXX $SHIM_CXXFLAGS $SHIM_DIST_FLAGS -c "$src" -o "$obj" 2> "$log" ||
+      { echo "build_shim: dist_api.cpp does not compile:" >&2; grep -m 20 error "$log" >&2; exit 1; }
+    exit 0
+  fi
   i=0
   # shellcheck disable=SC2086
   while ! $CXX $SHIM_CXXFLAGS -c "$src" -o "$obj" 2> "$log"; do
@@ -86,6 +110,11 @@ for d in $TORCH_INC; do
   f="${d#-I}/torch/version.h"; [ -f "$f" ] && VERSION_H=$f && break
 done
 [ -n "$VERSION_H" ] || { echo "build_shim: torch/version.h not found under $TORCH_INC" >&2; exit 1; }
+# since 2.9 or so it only includes torch/headeronly/version.h
+for d in $TORCH_INC; do
+  f="${d#-I}/torch/headeronly/version.h"
+  grep -q 'torch/headeronly/version.h' "$VERSION_H" && [ -f "$f" ] && VERSION_H=$f && break
+done
 # the string define spans two lines; the MAJOR.MINOR.PATCH defines are older
 TORCH_VERSION=$(grep -o '"[0-9][0-9A-Za-z.+_-]*"' "$VERSION_H" | head -1 | tr -d '"')
 [ -n "$TORCH_VERSION" ] || TORCH_VERSION=$(awk '/define TORCH_VERSION_M/{printf "%s%s", s, $3; s="."}' "$VERSION_H")
@@ -138,6 +167,25 @@ esac
 
 W="$OUT/src"
 rm -rf "$W"; mkdir -p "$W"
+# ytrain's own C++: c10d (dist_api.cpp, dist_api.h, gloo-decl/ beside this script)
+for f in dist_api.cpp dist_api.h; do
+  [ -f "$HERE/$f" ] || { echo "build_shim: $HERE/$f missing" >&2; exit 1; }
+  cp "$HERE/$f" "$W/"
+done
+[ -d "$HERE/gloo-decl" ] || { echo "build_shim: $HERE/gloo-decl missing" >&2; exit 1; }
+NCCL=${NCCL:-auto}
+NCCL_FLAGS=""
+if [ "$CUDA" = 1 ] && [ "$NCCL" != 0 ]; then
+  NCCL_FLAGS="-DUSE_C10D_NCCL"
+  # CUDA 13 keeps CCCL (nv/target, cuda/std) in include/cccl
+  for d in "${CUDA_HOME:-/usr/local/cuda}/include" "${CUDA_HOME:-/usr/local/cuda}/include/cccl" \
+           /usr/local/cuda/include /usr/local/cuda/include/cccl \
+           "$TORCH_ROOT"/../nvidia/*/include "$TORCH_ROOT"/../nvidia/*/include/cccl; do
+    [ -d "$d" ] && NCCL_FLAGS="$NCCL_FLAGS -I$(cd "$d" && pwd)"
+  done
+elif [ "$NCCL" = 1 ]; then
+  echo "build_shim: NCCL=1 needs a CUDA libtorch (CUDA=$CUDA)" >&2; exit 1
+fi
 for f in torch_api.cpp torch_api.h torch_api_generated.cpp.h torch_api_generated.h \
          stb_image.h stb_image_write.h stb_image_resize.h; do
   if [ -f "$GOTCH_CSRC/$f" ]; then cp "$GOTCH_CSRC/$f" "$W/"
@@ -175,10 +223,11 @@ if [ -n "$STUBS" ]; then
 fi
 
 export SHIM_CXXFLAGS="-std=$CXXSTD $OPT -fPIC -w -D_GLIBCXX_USE_CXX11_ABI=$ABI -I$W $TORCH_INC"
+export SHIM_DIST_FLAGS="-DUSE_C10D_GLOO -I$HERE/gloo-decl" SHIM_NCCL_FLAGS="$NCCL_FLAGS" SHIM_NCCL="$NCCL"
 export SHIM_TORCH_VERSION="$TORCH_VERSION" CXX
 echo "build_shim: libtorch $TORCH_VERSION ($KIND) inc=[$TORCH_INC] lib=$TORCH_LIB abi=$ABI cuda=$CUDA std=$CXXSTD opt=$OPT parts=$PARTS jobs=$JOBS stubs=${STUBS:-none}" >&2
 # the hand-written TU (stb_image + jit) is the slowest: start it first
-{ echo torch_api; p=0; while [ $p -lt "$PARTS" ]; do echo "gen_$p"; p=$((p + 1)); done; } |
+{ echo torch_api; echo dist_api; p=0; while [ $p -lt "$PARTS" ]; do echo "gen_$p"; p=$((p + 1)); done; } |
   xargs -P "$JOBS" -I{} sh "$SELF" __compile "$W/{}.cpp" "$W/{}.o"
 
 cat "$W"/*.stubs 2>/dev/null | sort -u > "$OUT/stubs.txt" || true
@@ -190,6 +239,7 @@ cat "$W"/*.stubs 2>/dev/null | sort -u > "$OUT/stubs.txt" || true
 $CXX -shared -o "$OUT/libgotch_tch.so" "$W"/*.o -Wl,-soname,libgotch_tch.so \
   -L"$TORCH_LIB" -Wl,-rpath,"$TORCH_LIB" -Wl,--no-as-needed $TORCH_LIBS -Wl,--as-needed
 NSTUBS=$(wc -l < "$OUT/stubs.txt")
+DIST=gloo; [ -f "$W/dist_api.cpp.backends" ] && DIST=gloo,nccl
 cat > "$OUT/shim.env" <<EOF
 TORCH_VERSION=$TORCH_VERSION
 TORCH_KIND=$KIND
@@ -198,6 +248,7 @@ CXX11_ABI=$ABI
 CUDA=$CUDA
 OPT=$OPT
 STUBBED=$NSTUBS
+DIST_BACKENDS=$DIST
 EOF
 rm -rf "$W"
-echo "build_shim: $OUT/libgotch_tch.so ($NSTUBS stubbed functions, list in $OUT/stubs.txt)" >&2
+echo "build_shim: $OUT/libgotch_tch.so ($NSTUBS stubbed functions, list in $OUT/stubs.txt; c10d: $DIST)" >&2
