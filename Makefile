@@ -12,6 +12,7 @@ TOOLS := $(PURE_TOOLS) $(TORCH_TOOLS)
 all: build
 
 include mk/torch.mk
+include mk/venv.mk
 
 build: deps gotch shim
 	@mkdir -p $(BIN)
@@ -20,9 +21,17 @@ build: deps gotch shim
 vet: gotch
 	$(GO) vet ./...
 
-test: build
+# The whole suite on Debian's libtorch (build/shim), then every package that
+# links libtorch once more on pip's torch 2.11 (build/shim-torch2, chosen by
+# LD_LIBRARY_PATH over the binaries' RUNPATH; internal/torch's TestShimInfo
+# fails if YTRAIN_LIBTORCH is not what was loaded). One libtorch thread there,
+# as Debian's build defaults to: 2.11 takes every core, and on two shared
+# cores that made training's tests 4x slower.
+test: build venv shim-torch2
 	$(GO) vet ./...
-	$(GO) test -count=1 ./...
+	YTRAIN_LIBTORCH=$$(sed -n 's/^TORCH_VERSION=//p' $(SHIM_DIR)/shim.env) $(GO) test -count=1 ./...
+	LD_LIBRARY_PATH=$(CURDIR)/$(SHIM2_DIR) OMP_NUM_THREADS=1 YTRAIN_LIBTORCH=$$(sed -n 's/^TORCH_VERSION=//p' $(SHIM2_DIR)/shim.env) \
+	  $(GO) test -count=1 $$($(GO) list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}} {{join .Deps " "}}{{end}}' ./... | awk '/sugarme\/gotch/ {print $$1}')
 
 demo: build
 	bash scripts/demo.sh
