@@ -16,6 +16,9 @@ type Event struct {
 	WallTime    float64
 	Step        int64
 	FileVersion string
+	// SessionStart marks a SessionLog START event: TensorBoard drops every
+	// event logged before it at its step or later (a resumed run's restart).
+	SessionStart bool
 	Scalars     map[string]float64
 	Histograms  map[string]Histogram
 }
