@@ -87,15 +87,22 @@ func LoadConfig(dir string) (*Config, error) {
 	return c, nil
 }
 
-// WithDType returns config.json as read with torch_dtype set, for a saved
-// model: every other key and value is kept as written (0.0 stays 0.0, which
-// transformers' typed configs check).
+// WithDType returns config.json as read with its dtype set (torch_dtype,
+// and dtype where transformers ≥ 5 wrote it), for a saved model: every other
+// key and value is kept as written (0.0 stays 0.0, which transformers'
+// typed configs check).
 func (c *Config) WithDType(torchDType string) ([]byte, error) {
 	var keys map[string]json.RawMessage
 	if err := json.Unmarshal(c.raw, &keys); err != nil {
 		return nil, err
 	}
-	keys["torch_dtype"], _ = json.Marshal(torchDType)
+	dt, _ := json.Marshal(torchDType)
+	if _, v5 := keys["dtype"]; v5 { // transformers ≥ 5's name
+		keys["dtype"] = dt
+	}
+	if _, v4 := keys["torch_dtype"]; v4 || keys["dtype"] == nil {
+		keys["torch_dtype"] = dt
+	}
 	b, err := json.MarshalIndent(keys, "", "  ")
 	return append(b, '\n'), err
 }

@@ -19,8 +19,8 @@ type Event struct {
 	// SessionStart marks a SessionLog START event: TensorBoard drops every
 	// event logged before it at its step or later (a resumed run's restart).
 	SessionStart bool
-	Scalars     map[string]float64
-	Histograms  map[string]Histogram
+	Scalars      map[string]float64
+	Histograms   map[string]Histogram
 }
 
 var (

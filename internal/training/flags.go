@@ -89,7 +89,7 @@ func (f *Flags) Register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.Resume, "resume", "", "continue from this checkpoint-N folder")
 	fs.StringSliceVar(&c.AllowChanged, "allow-changed", nil, "with --resume: settings that may differ from the run's ("+strings.Join(Changeable, ", ")+")")
 	fs.BoolVar(&c.Overwrite, "overwrite", false, "train into an output folder that has another run: its checkpoints, final/, merged/ and metrics.jsonl are removed first")
-	fs.StringVar(&c.TensorBoard, "tensorboard", "", "write TensorBoard event files here")
+	fs.StringVar(&c.TensorBoard, "tensorboard", "", "write TensorBoard event files here (HF Trainer's tags: train/loss, train/learning_rate, eval/loss, ...)")
 	fs.IntVar(&c.LogEvery, "log-every", 10, "steps between progress lines")
 	fs.IntVar(&c.MaxBadSteps, "max-bad-steps", 10, "stop after this many steps with a non-finite loss or gradient")
 }

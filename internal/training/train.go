@@ -100,6 +100,7 @@ type trainer struct {
 	evals    []evalSet
 	st       state
 	perEpoch int // units
+	hf       hfFiles
 }
 
 type evalSet struct {
@@ -200,6 +201,11 @@ func Run(cfg Config) error {
 			return err
 		}
 		defer tr.tb.Close()
+		if cfg.Resume != "" { // TensorBoard forgets the steps logged after the checkpoint
+			if err := tr.tb.SessionStart(int64(tr.st.Step) + 1); err != nil {
+				return err
+			}
+		}
 	}
 	how := "fused"
 	if tr.layout.stepping == Windowed {
@@ -308,7 +314,7 @@ func (tr *trainer) loop(seqs []*seq.Seq, total int) error {
 		if err := tr.writeModel(dir, tr.m.Params, tr.merged()); err != nil {
 			return err
 		}
-		if err := copyFiles(cfg.Model, dir, tokenizerFiles); err != nil {
+		if err := tr.finishFolder(dir, "merged"); err != nil {
 			return err
 		}
 	}

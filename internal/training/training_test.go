@@ -406,8 +406,8 @@ func TestTensorBoardAndEval(t *testing.T) {
 			seen[tag]++
 		}
 	}
-	for _, tag := range []string{"train/loss", "train/weighted_loss", "train/lr", "train/grad_norm", "train/tokens_per_s",
-		"train/frac_known", "train/frac_learning", "train/frac_hard", "train/frac_cut", "train/token_weight", "eval/data.jsonl/loss"} {
+	for _, tag := range []string{"train/loss", "train/weighted_loss", "train/learning_rate", "train/grad_norm", "train/tokens_per_s",
+		"train/frac_known", "train/frac_learning", "train/frac_hard", "train/frac_cut", "train/token_weight", "eval/loss"} {
 		if seen[tag] != 2 {
 			t.Errorf("tag %s logged %d times, want 2", tag, seen[tag])
 		}
