@@ -24,6 +24,7 @@ DEVICE=${DEVICE:-cuda} SIZE=${SIZE:-0.6b} DOCS=${DOCS:-64} LEN=${LEN:-1024} BATC
 py=${PYTHON:-python3}
 case $py in */*) py=$(cd "$(dirname "$py")" && pwd)/$(basename "$py") ;; esac # the shim is built from shim-src/
 WORK=${WORK:-$(mktemp -d)}
+export HF_HUB_DISABLE_PROGRESS_BARS=1 TRANSFORMERS_VERBOSITY=error
 echo "== gpu-check: device $DEVICE, size $SIZE, work dir $WORK"
 $py -c 'import torch; print("python torch", torch.__version__, "cuda", torch.version.cuda, "gpus", torch.cuda.device_count())' 2>/dev/null ||
 	echo "gpu-check: $py has no torch"
@@ -33,7 +34,7 @@ command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,dri
 # its own RUNPATH, so the shim needs nothing on LD_LIBRARY_PATH. The cached
 # stub list for the wheel's version skips the failing first compile.
 t0=$(date +%s)
-(cd "$here/shim-src" && LIBTORCH=${LIBTORCH-python} PYTHON=$py OUT="$here/lib" JOBS=$(nproc) PARTS=${PARTS:-4} sh build_shim.sh) >"$WORK/shim.log" 2>&1 ||
+(cd "$here/shim-src" && LIBTORCH=${LIBTORCH-python} PYTHON=$py OUT="$here/lib" JOBS=$(env -u OMP_NUM_THREADS nproc) PARTS=${PARTS:-4} sh build_shim.sh) >"$WORK/shim.log" 2>&1 ||
 	{ tail -30 "$WORK/shim.log"; echo "gpu-check: shim build failed (log: $WORK/shim.log)"; exit 1; }
 t1=$(date +%s)
 echo "shim: built in $((t1 - t0)) s, $(wc -l <"$here/lib/stubs.txt") stubbed functions"

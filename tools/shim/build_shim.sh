@@ -129,7 +129,8 @@ fi
 [ -d "$GOTCH_CSRC" ] || { echo "build_shim: $GOTCH_CSRC missing (make gotch, or set GOTCH_CSRC)" >&2; exit 1; }
 GOTCH_CSRC=$(cd "$GOTCH_CSRC" && pwd)
 mkdir -p "$OUT"; OUT=$(cd "$OUT" && pwd)
-JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+# nproc would follow OMP_NUM_THREADS, a libtorch setting, not a build one
+JOBS=${JOBS:-$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc 2>/dev/null || echo 2)}
 PARTS=${PARTS:-1}
 OPT=${OPT:--O1}
 STUBS=${STUBS:-auto}
