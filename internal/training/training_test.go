@@ -347,7 +347,7 @@ func TestAllZeroWeightsSkipSteps(t *testing.T) {
 	if ms := metrics(t, cfg.Output); len(ms) != 0 {
 		t.Fatalf("%d steps taken with all weights 0", len(ms))
 	}
-	b, _ := os.ReadFile(filepath.Join(cfg.Output, "checkpoint-0", "trainer_state.json"))
+	b, _ := os.ReadFile(filepath.Join(cfg.Output, "checkpoint-0", stateFile))
 	var st state
 	json.Unmarshal(b, &st)
 	if st.SkippedUnits != 1 || st.Step != 0 {
