@@ -349,7 +349,7 @@ func TestTensorBoardReadsTrainLogs(t *testing.T) {
 		"--lora-rank", "4", "--token-batch", "0", "--batch-size", "2", "--lr", "1e-2", "--save-every", "2",
 		"--eval-data", tokens, "--eval-every", "2"}
 	run(t, work, "train", append(args, "--max-steps", "4", tokens)...)
-	run(t, work, "train", append(args, "--max-steps", "6", "--resume", filepath.Join(out, "checkpoint-2"), tokens)...)
+	run(t, work, "train", append(args, "--max-steps", "6", "--allow-changed", "max-steps", "--resume", filepath.Join(out, "checkpoint-2"), tokens)...)
 
 	// what train logged: the last line of each step in metrics.jsonl
 	want := map[string]map[int64]float64{}

@@ -88,7 +88,7 @@ func TestHFFolders(t *testing.T) {
 		t.Error("checkpoint has a trainer_state.json that HF Trainer cannot read")
 	}
 
-	cfg.Resume, cfg.Epochs = ckpt, 2
+	cfg.Resume, cfg.Epochs, cfg.AllowChanged = ckpt, 2, []string{"epochs"}
 	if err := Run(cfg); err != nil {
 		t.Fatalf("resuming from %s: %v", stateFile, err)
 	}
