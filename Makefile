@@ -12,6 +12,7 @@ TOOLS := $(PURE_TOOLS) $(TORCH_TOOLS)
 all: build
 
 include mk/torch.mk
+include mk/venv.mk
 
 build: deps gotch shim
 	@mkdir -p $(BIN)
@@ -20,9 +21,22 @@ build: deps gotch shim
 vet: gotch
 	$(GO) vet ./...
 
-test: build
+# The suite on Debian's libtorch (build/shim); then, on pip's torch 2.11
+# (build/shim-torch2, put before the binaries' RUNPATH by LD_LIBRARY_PATH),
+# every package that links libtorch and the interop tests, whose judges
+# (build/venv) run that same torch and which run score, train, tokenize and
+# pack as binaries (the tools' scripts stay on one libtorch: they cost 4-6
+# minutes of the 30 CI has). internal/torch's TestShimInfo fails when the
+# loaded libtorch is not YTRAIN_LIBTORCH. One libtorch thread on 2.11, as
+# Debian's build defaults to: 2.11 takes every core, which made training's
+# tests 4x slower on two shared cores.
+TORCH_TEST_PKGS = $$($(GO) list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}} {{join .Deps " "}} {{join .TestImports " "}} {{join .XTestImports " "}}{{end}}' ./... | \
+  awk '/sugarme\/gotch|ytrain\/internal\/(torch|model|modeltest)( |$$)/ {print $$1}')
+test: build venv shim-torch2
 	$(GO) vet ./...
-	$(GO) test -count=1 ./...
+	YTRAIN_LIBTORCH=$$(sed -n 's/^TORCH_VERSION=//p' $(SHIM_DIR)/shim.env) $(GO) test -count=1 $$($(GO) list ./... | grep -v /interop$$)
+	LD_LIBRARY_PATH=$(CURDIR)/$(SHIM2_DIR) OMP_NUM_THREADS=1 YTRAIN_LIBTORCH=$$(sed -n 's/^TORCH_VERSION=//p' $(SHIM2_DIR)/shim.env) \
+	  $(GO) test -count=1 $(TORCH_TEST_PKGS) ./interop
 
 demo: build
 	bash scripts/demo.sh

@@ -1,6 +1,7 @@
 package formats
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -16,10 +17,17 @@ import (
 // out-of-memory, not an error). Each message's metadata is checked so that
 // no length it declares exceeds the bytes that could back it, and bodies are
 // read as they arrive rather than allocated up front.
+//
+// In an Arrow IPC file (file set) the messages end where the footer starts:
+// at an end-of-stream marker (pyarrow writes one) or at the first word that
+// is not a continuation marker (arrow's Go writer writes none). The footer
+// is then checked to end the file as the format says: its length, then
+// "ARROW1"; anything else is a truncated or corrupt file.
 type guardedMessages struct {
-	r   io.Reader
-	msg *ipc.Message
-	end bool // the end-of-stream marker was read (the IPC spec makes it optional)
+	r    io.Reader
+	msg  *ipc.Message
+	end  bool // the end-of-stream marker (or a file's footer) was read: the IPC spec makes the marker optional
+	file bool // an Arrow IPC file, after its 8-byte header
 }
 
 const (
@@ -29,12 +37,17 @@ const (
 
 func (g *guardedMessages) Message() (*ipc.Message, error) {
 	var word [4]byte
-	if _, err := io.ReadFull(g.r, word[:]); err == io.EOF {
+	if _, err := io.ReadFull(g.r, word[:]); err == io.EOF && g.file {
+		return nil, errors.New("truncated Arrow file (no footer)")
+	} else if err == io.EOF {
 		return nil, io.EOF // between messages, without the marker: the caller warns
 	} else if err != nil {
 		return nil, fmt.Errorf("truncated stream (no end-of-stream marker): %w", err)
 	}
 	n := binary.LittleEndian.Uint32(word[:])
+	if g.file && n != 0xffffffff {
+		return nil, g.footer(word[:])
+	}
 	if n == 0xffffffff {
 		if _, err := io.ReadFull(g.r, word[:]); err != nil {
 			return nil, fmt.Errorf("truncated message length: %w", err)
@@ -43,6 +56,9 @@ func (g *guardedMessages) Message() (*ipc.Message, error) {
 	}
 	if n == 0 {
 		g.end = true
+		if g.file {
+			return nil, g.footer(nil)
+		}
 		return nil, io.EOF
 	}
 	if n > maxMetadata {
@@ -66,6 +82,24 @@ func (g *guardedMessages) Message() (*ipc.Message, error) {
 	g.Release()
 	g.msg = ipc.NewMessage(memory.NewBufferBytes(meta), memory.NewBufferBytes(body))
 	return g.msg, nil
+}
+
+// footer reads the rest of an Arrow file (head: bytes of it already read)
+// and returns io.EOF when it is a footer, its length and the closing magic.
+func (g *guardedMessages) footer(head []byte) error {
+	rest, err := io.ReadAll(io.LimitReader(g.r, maxMetadata))
+	if err != nil {
+		return err
+	}
+	b := append(append([]byte{}, head...), rest...)
+	if len(b) < 10 || !bytes.HasSuffix(b, arrowFileMagic) {
+		return errors.New("truncated Arrow file (no footer)")
+	}
+	if n := binary.LittleEndian.Uint32(b[len(b)-10:]); int(n) != len(b)-10 {
+		return fmt.Errorf("corrupt Arrow file: footer of %d bytes declared, %d found", n, len(b)-10)
+	}
+	g.end = true
+	return io.EOF
 }
 
 func (g *guardedMessages) Retain() {}

@@ -3,6 +3,7 @@ package formats
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +12,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/apache/arrow/go/v17/arrow/ipc"
 )
 
 func sampleTokens() []Token {
@@ -134,7 +137,7 @@ func TestReadErrors(t *testing.T) {
 		{"missing id", `{"input_ids":[1,2],"loss_mask":[0,1]}`, "test:1: empty id"},
 		{"invalid utf8", "{\"id\":\"\xff\",\"input_ids\":[1],\"loss_mask\":[0]}", "test:1: invalid UTF-8"},
 		{"json array", `[{"id":"a"}]`, "test:1: want one JSON object per line"},
-		{"arrow file", "ARROW1\x00\x00", "Arrow IPC file"},
+		{"arrow file header only", "ARROW1\x00\x00", "truncated Arrow file"},
 		{"wrong kind", string(packedArrow), `this is a "packed" stream, want "token" records`},
 	}
 	for _, tc := range cases {
@@ -385,5 +388,74 @@ func TestJSONLKindChecked(t *testing.T) {
 	defer rd.Close()
 	if _, err := rd.Next(); err == nil || !strings.Contains(err.Error(), "tokens.jsonl:1: a token record, want score records") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// arrowFile rewrites an Arrow stream as an Arrow IPC file with arrow's own
+// writer, which puts no end-of-stream marker before the footer; withEOS
+// adds one there, as pyarrow writes it.
+func arrowFile(t *testing.T, stream []byte, withEOS bool) []byte {
+	t.Helper()
+	r, err := ipc.NewReader(bytes.NewReader(stream))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Release()
+	f, err := os.Create(filepath.Join(t.TempDir(), "x.arrow")) // the writer wants to seek
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w, err := ipc.NewFileWriter(f, ipc.WithSchema(r.Schema()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r.Next() {
+		if err := w.Write(r.Record()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(f.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !withEOS {
+		return b
+	}
+	n := int(binary.LittleEndian.Uint32(b[len(b)-10:]))
+	start := len(b) - 10 - n
+	return append(append(append([]byte{}, b[:start]...), 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0), b[start:]...)
+}
+
+// Arrow IPC files read like streams, front to back, with or without an
+// end-of-stream marker before the footer; a cut-off file is an error.
+func TestArrowFile(t *testing.T) {
+	recs := sampleTokens()
+	stream := encode(t, Arrow, TokenCodec, recs)
+	for _, eos := range []bool{false, true} {
+		file := arrowFile(t, stream, eos)
+		if !bytes.HasPrefix(file, []byte("ARROW1")) {
+			t.Fatalf("not an Arrow file: % x", file[:8])
+		}
+		if got := decode(t, file, TokenCodec); !reflect.DeepEqual(got, recs) {
+			t.Fatalf("Arrow file (end-of-stream marker %v):\n got %+v\nwant %+v", eos, got, recs)
+		}
+		kind, _, err := PeekKind(bufio.NewReader(bytes.NewReader(file)))
+		if err != nil || kind != "token" {
+			t.Fatalf("PeekKind of an Arrow file = %q, %v", kind, err)
+		}
+		for _, cut := range []int{len(file) - 1, len(file) - 12, len(file) / 2} {
+			err := readAll(bytes.NewReader(file[:cut]))
+			if err == nil || !strings.Contains(err.Error(), "truncated") && !strings.Contains(err.Error(), "corrupt") {
+				t.Errorf("file cut at %d of %d bytes (end-of-stream marker %v): error %v, want truncated or corrupt", cut, len(file), eos, err)
+			}
+		}
+	}
+	packedFile := arrowFile(t, encode(t, Arrow, PackedCodec, samplePacked()), false)
+	if err := readAll(bytes.NewReader(packedFile)); err == nil || !strings.Contains(err.Error(), `this is a "packed" stream`) {
+		t.Errorf("packed Arrow file read as tokens: %v", err)
 	}
 }

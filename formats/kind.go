@@ -89,19 +89,24 @@ func firstLine(br *bufio.Reader) ([]byte, *bufio.Reader, error) {
 // peekArrowFields reads the field names of the schema message at the head
 // of an Arrow stream.
 func peekArrowFields(br *bufio.Reader) ([]string, error) {
-	head, err := br.Peek(8)
+	skip := 0 // an Arrow file's header
+	if head, _ := br.Peek(8); bytes.HasPrefix(head, arrowFileMagic) {
+		skip = 8
+	}
+	head, err := br.Peek(skip + 8)
 	if err != nil {
 		return nil, fmt.Errorf("truncated Arrow stream: %w", err)
 	}
+	head = head[skip:]
 	n := int(binary.LittleEndian.Uint32(head[4:]))
-	if n <= 0 || n > br.Size()-8 {
+	if n <= 0 || n > br.Size()-8-skip {
 		return nil, fmt.Errorf("Arrow schema message of %d bytes", n)
 	}
-	msg, err := br.Peek(8 + n)
+	msg, err := br.Peek(skip + 8 + n)
 	if err != nil {
 		return nil, fmt.Errorf("truncated Arrow schema: %w", err)
 	}
-	meta := msg[8:]
+	meta := msg[skip+8:]
 	if _, err := checkMessage(meta); err != nil {
 		return nil, fmt.Errorf("corrupt Arrow schema: %w", err)
 	}

@@ -19,6 +19,10 @@ import (
 // Arrow IPC stream (format version ≥ 0.15).
 var arrowStreamMagic = []byte{0xff, 0xff, 0xff, 0xff}
 
+// arrowFileMagic opens (padded to 8 bytes) and closes an Arrow IPC file,
+// whose body is a stream's messages followed by a footer.
+var arrowFileMagic = []byte("ARROW1")
+
 // Detect tells the encoding of a stream from its first bytes without
 // consuming them.
 func Detect(br *bufio.Reader) (Format, error) {
@@ -26,10 +30,8 @@ func Detect(br *bufio.Reader) (Format, error) {
 	switch {
 	case len(head) == 0:
 		return 0, errors.New("empty input")
-	case bytes.HasPrefix(head, arrowStreamMagic):
+	case bytes.HasPrefix(head, arrowStreamMagic), bytes.HasPrefix(head, arrowFileMagic):
 		return Arrow, nil
-	case bytes.HasPrefix(head, []byte("ARROW1")):
-		return 0, errors.New("this is an Arrow IPC file; ytrain reads Arrow IPC streams (.arrow written by ytrain, or pyarrow.ipc.new_stream)")
 	}
 	return JSONL, nil
 }
@@ -65,7 +67,7 @@ func NewReader[T any](r io.Reader, name string, c *Codec[T]) (*Reader[T], error)
 	rd := &Reader[T]{codec: c, name: name, enc: enc, br: br}
 	if enc == Arrow {
 		rd.guard = &guardedMessages{r: br}
-		if rd.ar, err = newArrowReader(rd.guard); err != nil {
+		if rd.ar, err = newArrowReader(br, rd.guard); err != nil {
 			return nil, fmt.Errorf("%s: reading Arrow stream: %w", name, err)
 		}
 		if rd.idx, err = c.bind(rd.ar.Schema()); err != nil {
@@ -200,12 +202,23 @@ func (r *Reader[T]) checkKind(line []byte) error {
 	return nil
 }
 
-func newArrowReader(g *guardedMessages) (ar *ipc.Reader, err error) {
+// newArrowReader reads an Arrow IPC stream, or an IPC file front to back:
+// after its 8-byte header a file holds a stream's messages, then the footer
+// (see guardedMessages), so neither seeking nor the footer's index is needed
+// and a file can come through a pipe. g reads from br.
+func newArrowReader(br *bufio.Reader, g *guardedMessages) (ar *ipc.Reader, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			ar, err = nil, fmt.Errorf("corrupt Arrow schema: %v", p)
 		}
 	}()
+	if head, _ := br.Peek(8); bytes.HasPrefix(head, arrowFileMagic) {
+		if len(head) < 8 {
+			return nil, errors.New("truncated Arrow file")
+		}
+		br.Discard(8)
+		g.file = true
+	}
 	return ipc.NewReaderFromMessageReader(g)
 }
 

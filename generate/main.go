@@ -59,7 +59,11 @@ func run(args []string) error {
 		return err
 	}
 	defer m.Close()
-	g := &generation.Generator{M: m, MaxNew: *maxNew, Sampling: sp, Stops: job.Stops(m.Cfg)}
+	stops, err := job.Stops(*modelDir, os.Stderr)
+	if err != nil {
+		return err
+	}
+	g := &generation.Generator{M: m, MaxNew: *maxNew, Sampling: sp, Stops: stops}
 	job.Paths, job.Stdin, job.Log = cli.Inputs(fs), os.Stdin, os.Stderr
 	start := time.Now()
 	n := 0

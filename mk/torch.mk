@@ -9,6 +9,8 @@
 #   make shim         build/shim/libgotch_tch.so (tools/shim/build_shim.sh)
 #   make dist         dist/{bin,lib,shim-src,README.txt}: a release whose shim
 #                     alone can be rebuilt on another machine with g++
+#   make gpu-bundle   dist/ytrain-gpu.tar.gz: what a GPU machine needs for
+#                     scripts/gpu-check.sh, small enough to carry there
 #   make clean-torch  remove build/gotch, build/shim and dist
 #
 # Variables for shim (from the command line or the environment; they reach
@@ -18,7 +20,7 @@
 #   STUBS=file|none JOBS PYTHON           (default: the cached stub list
 #                                          tools/shim/stubs-libtorch-VERSION.txt)
 
-.PHONY: deps gotch shim dist clean-torch FORCE
+.PHONY: deps gotch shim dist gpu-bundle clean-torch FORCE
 
 GOTCH_DIR := build/gotch
 SHIM_DIR  := build/shim
@@ -90,6 +92,22 @@ dist: $(SHIM) $(GOTCH_DIR)/.stamp | deps
 	cp -R tools/shim/gloo-decl dist/shim-src/
 	cp tools/shim/dist-README.txt dist/README.txt
 	cp scripts/gpu-check.sh scripts/gpu_check.py dist/
+
+# Only the tools that run a model, stripped (-s -w: no symbol table or
+# DWARF), the shim's sources (no shim: it is built there against that
+# machine's torch), the check scripts and the venv's pins. A GPU machine
+# takes the working tree plus at most 64 MiB; `make dist` is 60 MB gzipped.
+GPU_BUNDLE := dist/ytrain-gpu
+gpu-bundle: $(SHIM) $(GOTCH_DIR)/.stamp
+	rm -rf $(GPU_BUNDLE) $(GPU_BUNDLE).tar.gz
+	mkdir -p $(GPU_BUNDLE)/bin $(GPU_BUNDLE)/lib $(GPU_BUNDLE)/shim-src
+	$(GO) build -tags gotch_dist -ldflags='-s -w' -o $(GPU_BUNDLE)/bin/ ./cmd/score ./cmd/train ./cmd/generate ./tools/tinymodel
+	cp tools/shim/build_shim.sh tools/shim/stub.awk tools/shim/stubs-libtorch-*.txt \
+	   $(GOTCH_DIR)/libtch/csrc/* $(GOTCH_DIR)/libtch/torch_api.h $(GOTCH_DIR)/libtch/torch_api_generated.h $(GPU_BUNDLE)/shim-src/
+	cp scripts/gpu-check.sh scripts/gpu_check.py tools/venv/requirements.txt $(GPU_BUNDLE)/
+	cp tools/shim/gpu-README.txt $(GPU_BUNDLE)/README.txt
+	tar -C dist -czf $(GPU_BUNDLE).tar.gz ytrain-gpu
+	@echo "$(GPU_BUNDLE).tar.gz: $$(du -k $(GPU_BUNDLE).tar.gz | cut -f1) KiB ($$(du -sk $(GPU_BUNDLE) | cut -f1) KiB unpacked)"
 
 clean-torch:
 	rm -rf $(GOTCH_DIR) $(SHIM_DIR) dist

@@ -1,6 +1,7 @@
 #!/bin/sh
-# gpu-check.sh - run from an unpacked `make dist` on a machine with g++ and
-# python3's torch (a GPU box: no Go needed). Prints:
+# gpu-check.sh - run from an unpacked `make gpu-bundle` (or `make dist`) on a
+# machine with g++ and pip's torch (torch 2.11 + CUDA 13 from PyPI: a GPU
+# box, no Go needed). Prints:
 #  1. the shim rebuilt against that torch: build time, stub count;
 #  2. score on a random Qwen3-0.6B-shaped checkpoint: tokens/s, peak memory;
 #  and, where python has transformers and peft (gpu_check.py):
@@ -11,22 +12,33 @@
 #     gives the logits of train's merged model.
 #
 #   sh gpu-check.sh                  # cuda, Qwen3-0.6B shape, bf16
-#   DEVICE=cpu SIZE=small LIBTORCH= sh gpu-check.sh   # dry run: CPU, Debian libtorch
+#   DEVICE=cpu SIZE=small PYTHON=.../build/venv/bin/python sh gpu-check.sh   # dry run on a CPU
 #
-# Environment: DEVICE (cuda), SIZE (0.6b|small), LIBTORCH (python), DOCS
-# (64), LEN (1024), BATCH (16384 padded tokens per forward), WORK (a temp dir).
+# Environment: DEVICE (cuda), SIZE (0.6b|small), PYTHON (python3: the one
+# with torch; the shim is built against its torch), LIBTORCH (python, or a
+# libtorch root, or empty for Debian's), DOCS (64), LEN (1024), BATCH (16384
+# padded tokens per forward), WORK (a temp dir).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 DEVICE=${DEVICE:-cuda} SIZE=${SIZE:-0.6b} DOCS=${DOCS:-64} LEN=${LEN:-1024} BATCH=${BATCH:-16384}
+py=${PYTHON:-python3}
+case $py in */*) py=$(cd "$(dirname "$py")" && pwd)/$(basename "$py") ;; esac # the shim is built from shim-src/
 WORK=${WORK:-$(mktemp -d)}
+export HF_HUB_DISABLE_PROGRESS_BARS=1 TRANSFORMERS_VERBOSITY=error
 echo "== gpu-check: device $DEVICE, size $SIZE, work dir $WORK"
+$py -c 'import torch; print("python torch", torch.__version__, "cuda", torch.version.cuda, "gpus", torch.cuda.device_count())' 2>/dev/null ||
+	echo "gpu-check: $py has no torch"
+command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 
+# The pip wheel's libtorch_cuda.so finds the nvidia-* wheels' libraries by
+# its own RUNPATH, so the shim needs nothing on LD_LIBRARY_PATH. The cached
+# stub list for the wheel's version skips the failing first compile.
 t0=$(date +%s)
-(cd "$here/shim-src" && LIBTORCH=${LIBTORCH-python} OUT="$here/lib" JOBS=$(nproc) PARTS=${PARTS:-4} sh build_shim.sh) >"$WORK/shim.log" 2>&1 ||
+(cd "$here/shim-src" && LIBTORCH=${LIBTORCH-python} PYTHON=$py OUT="$here/lib" JOBS=$(env -u OMP_NUM_THREADS nproc) PARTS=${PARTS:-4} sh build_shim.sh) >"$WORK/shim.log" 2>&1 ||
 	{ tail -30 "$WORK/shim.log"; echo "gpu-check: shim build failed (log: $WORK/shim.log)"; exit 1; }
 t1=$(date +%s)
 echo "shim: built in $((t1 - t0)) s, $(wc -l <"$here/lib/stubs.txt") stubbed functions"
-grep -E '^(TORCH_VERSION|CUDA)=' "$here/lib/shim.env" | tr '\n' ' '; echo
+grep -E '^(TORCH_VERSION|TORCH_KIND|CUDA)=' "$here/lib/shim.env" | tr '\n' ' '; echo
 
 case $SIZE in
 0.6b) shape="--vocab 151936 --hidden 1024 --layers 28 --heads 16 --kv-heads 8 --head-dim 128 --intermediate 3072 --tied --dtype BF16" ;;
@@ -62,7 +74,6 @@ fi
 tps=$(sed -n 's/^score: \(.*tokens\/s\).*/\1/p' "$WORK/score.log")
 echo "score: $tps); peak GPU memory $peak"
 
-py=${PYTHON:-python3}
 if ! $py -c 'import transformers, peft' 2>/dev/null; then
 	echo "parity, PyTorch loops, PEFT: skipped ($py has no transformers/peft)"
 	exit 0

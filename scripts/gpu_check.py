@@ -37,7 +37,7 @@ def make_model(dir, size, dt):
 
 def parity(dir, tokens, scores, dt):
     from transformers import AutoModelForCausalLM
-    m = AutoModelForCausalLM.from_pretrained(dir, torch_dtype=dtype(dt), attn_implementation="eager").to(DEV).eval()
+    m = AutoModelForCausalLM.from_pretrained(dir, dtype=dtype(dt), attn_implementation="eager").to(DEV).eval()
     worst = 0.0
     with torch.no_grad():
         for d, s in zip(docs(tokens), docs(scores)):
@@ -62,7 +62,7 @@ def loop(dir, tokens, mode, token_batch, batch):
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
     token_batch, batch = int(token_batch), int(batch)
-    m = AutoModelForCausalLM.from_pretrained(dir, torch_dtype=torch.bfloat16).to(DEV)
+    m = AutoModelForCausalLM.from_pretrained(dir, dtype=torch.bfloat16).to(DEV)
     n_params = sum(p.numel() for p in m.parameters())
     m = get_peft_model(m, LoraConfig(r=16, lora_alpha=32, lora_dropout=0.2, task_type="CAUSAL_LM",
                                      target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]))
@@ -101,14 +101,16 @@ def loop(dir, tokens, mode, token_batch, batch):
 
 
 def peft_check(base, adapter, merged, tokens):
-    from peft import PeftModel
+    from peft import AutoPeftModelForCausalLM, PeftModel
     from transformers import AutoModelForCausalLM
     ids = torch.tensor([docs(tokens)[0]["input_ids"]], device=DEV)
     with torch.no_grad():
-        b = AutoModelForCausalLM.from_pretrained(base, torch_dtype=torch.float32).to(DEV)
+        b = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32).to(DEV)
         pl = PeftModel.from_pretrained(b, adapter).eval()(ids).logits
-        ml = AutoModelForCausalLM.from_pretrained(merged, torch_dtype=torch.float32).to(DEV).eval()(ids).logits
-    print(f"peft: adapter loads with PeftModel.from_pretrained; max |logit(peft) - logit(ytrain merged)| = {(pl - ml).abs().max().item():.3g}")
+        al = AutoPeftModelForCausalLM.from_pretrained(adapter, dtype=torch.float32).to(DEV).eval()(ids).logits
+        ml = AutoModelForCausalLM.from_pretrained(merged, dtype=torch.float32).to(DEV).eval()(ids).logits
+    print(f"peft: max |logit - logit(ytrain merged)|: PeftModel.from_pretrained {(pl - ml).abs().max().item():.3g}, "
+          f"AutoPeftModelForCausalLM {(al - ml).abs().max().item():.3g}")
 
 
 cmd, args = sys.argv[1], sys.argv[2:]

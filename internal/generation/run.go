@@ -12,7 +12,6 @@ import (
 	"github.com/ytrain/ytrain/internal/bpe"
 	"github.com/ytrain/ytrain/internal/chat"
 	"github.com/ytrain/ytrain/internal/corpus"
-	"github.com/ytrain/ytrain/internal/model"
 	"github.com/ytrain/ytrain/internal/seq"
 	"github.com/ytrain/ytrain/internal/torch"
 )
@@ -65,19 +64,21 @@ func (j *Job) Load(modelDir string) error {
 	return err
 }
 
-// Stops are the tokens that end an answer: the template's end of turn, the
-// tokenizer config's EOS and the model config's eos_token_id(s).
-func (j *Job) Stops(cfg *model.Config) map[int32]bool {
+// Stops are the tokens that end an answer (StopTokens); the model's eos
+// ids that are ordinary text are named on log.
+func (j *Job) Stops(modelDir string, log io.Writer) (map[int32]bool, error) {
+	ids, ignored, err := StopTokens(j.tok, j.tpl, modelDir)
+	if err != nil {
+		return nil, err
+	}
+	if len(ignored) > 0 {
+		fmt.Fprintf(log, "generate: eos_token_id %v of %s is not a special token of the tokenizer: not a stop token\n", ignored, modelDir)
+	}
 	stops := map[int32]bool{}
-	for _, s := range []string{j.tpl.EndOfTurn(), j.tpl.EOS()} {
-		if id, ok := j.tok.TokenID(s); ok && s != "" {
-			stops[id] = true
-		}
+	for _, id := range ids {
+		stops[id] = true
 	}
-	for _, id := range cfg.EOSTokenID {
-		stops[int32(id)] = true
-	}
-	return stops
+	return stops, nil
 }
 
 // Answer is one output line.

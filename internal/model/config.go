@@ -51,9 +51,12 @@ type rawConfig struct {
 	RMSNormEps            float64         `json:"rms_norm_eps"`
 	RopeTheta             float64         `json:"rope_theta"`
 	RopeScaling           json.RawMessage `json:"rope_scaling"`
+	RopeParameters        json.RawMessage `json:"rope_parameters"` // transformers ≥ 5: rope_theta and the scaling
 	TieWordEmbeddings     *bool           `json:"tie_word_embeddings"`
 	AttentionBias         bool            `json:"attention_bias"`
 	TorchDType            string          `json:"torch_dtype"`
+	DType                 string          `json:"dtype"` // transformers ≥ 5's name for torch_dtype
+	MLPBias               bool            `json:"mlp_bias"`
 	MaxPositionEmbeddings int64           `json:"max_position_embeddings"`
 	EOSTokenID            json.RawMessage `json:"eos_token_id"`
 	HiddenAct             string          `json:"hidden_act"`
@@ -84,15 +87,22 @@ func LoadConfig(dir string) (*Config, error) {
 	return c, nil
 }
 
-// WithDType returns config.json as read with torch_dtype set, for a saved
-// model: every other key and value is kept as written (0.0 stays 0.0, which
-// transformers' typed configs check).
+// WithDType returns config.json as read with its dtype set (torch_dtype,
+// and dtype where transformers ≥ 5 wrote it), for a saved model: every other
+// key and value is kept as written (0.0 stays 0.0, which transformers'
+// typed configs check).
 func (c *Config) WithDType(torchDType string) ([]byte, error) {
 	var keys map[string]json.RawMessage
 	if err := json.Unmarshal(c.raw, &keys); err != nil {
 		return nil, err
 	}
-	keys["torch_dtype"], _ = json.Marshal(torchDType)
+	dt, _ := json.Marshal(torchDType)
+	if _, v5 := keys["dtype"]; v5 { // transformers ≥ 5's name
+		keys["dtype"] = dt
+	}
+	if _, v4 := keys["torch_dtype"]; v4 || keys["dtype"] == nil {
+		keys["torch_dtype"] = dt
+	}
 	b, err := json.MarshalIndent(keys, "", "  ")
 	return append(b, '\n'), err
 }
@@ -100,6 +110,24 @@ func (c *Config) WithDType(torchDType string) ([]byte, error) {
 func (r *rawConfig) config() (*Config, error) {
 	if len(r.Architectures) == 0 {
 		return nil, fmt.Errorf("no architectures")
+	}
+	if r.TorchDType == "" {
+		r.TorchDType = r.DType
+	}
+	// transformers 5 moved rope_theta and rope_scaling into rope_parameters
+	if len(r.RopeParameters) > 0 && string(r.RopeParameters) != "null" {
+		var rp struct {
+			Theta float64 `json:"rope_theta"`
+		}
+		if err := json.Unmarshal(r.RopeParameters, &rp); err != nil {
+			return nil, fmt.Errorf("rope_parameters: %w", err)
+		}
+		if r.RopeTheta == 0 {
+			r.RopeTheta = rp.Theta
+		}
+		if len(r.RopeScaling) == 0 || string(r.RopeScaling) == "null" {
+			r.RopeScaling = r.RopeParameters
+		}
 	}
 	c := &Config{
 		Arch: r.Architectures[0], Vocab: r.VocabSize, Hidden: r.HiddenSize, Layers: r.NumHiddenLayers,
@@ -112,6 +140,9 @@ func (r *rawConfig) config() (*Config, error) {
 	}
 	if r.HiddenAct != "" && r.HiddenAct != "silu" {
 		return nil, fmt.Errorf("hidden_act %q is not supported (want silu)", r.HiddenAct)
+	}
+	if r.MLPBias {
+		return nil, fmt.Errorf("mlp_bias true is not supported")
 	}
 	c.QKVBias = c.Arch == "Qwen2ForCausalLM" || r.AttentionBias
 	c.QKNorm = c.Arch == "Qwen3ForCausalLM"
@@ -155,17 +186,17 @@ func (r *rawConfig) config() (*Config, error) {
 			OriginalMaxPos float64 `json:"original_max_position_embeddings"`
 		}
 		if err := json.Unmarshal(r.RopeScaling, &rs); err != nil {
-			return nil, fmt.Errorf("rope_scaling: %w", err)
+			return nil, fmt.Errorf("rope_scaling/rope_parameters: %w", err)
 		}
 		if rs.Type == "" {
 			rs.Type = rs.LegacyType
 		}
 		switch rs.Type {
-		case "default":
+		case "", "default":
 		case "llama3":
 			c.Rope = &RopeScaling{Factor: rs.Factor, LowFreqFactor: rs.LowFreqFactor, HighFreqFactor: rs.HighFreqFactor, OriginalMaxPos: rs.OriginalMaxPos}
 		default:
-			return nil, fmt.Errorf("rope_scaling type %q is not supported (want llama3)", rs.Type)
+			return nil, fmt.Errorf("rope type %q is not supported (want default or llama3)", rs.Type)
 		}
 	}
 	if len(r.EOSTokenID) > 0 && string(r.EOSTokenID) != "null" {

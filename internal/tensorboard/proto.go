@@ -21,6 +21,10 @@ const (
 	eventStep        = 2 // int64
 	eventFileVersion = 3 // string, oneof what
 	eventSummary     = 5 // Summary, oneof what
+	eventSessionLog  = 7 // SessionLog, oneof what
+
+	sessionLogStatus = 1 // enum SessionStatus
+	sessionStart     = 1 // SessionStatus START
 
 	summaryValue = 1 // repeated Summary.Value
 
@@ -164,6 +168,17 @@ func decodeEvent(m []byte) (Event, error) {
 		case eventFileVersion:
 			e.FileVersion = string(data)
 			return wantWire(field, wire, wireBytes)
+		case eventSessionLog:
+			if err := wantWire(field, wire, wireBytes); err != nil {
+				return err
+			}
+			e.SessionStart = true // decodes START only: the one status this package writes
+			return walkFields(data, func(field, wire int, num uint64, _ []byte) error {
+				if field == sessionLogStatus && num != sessionStart {
+					e.SessionStart = false
+				}
+				return nil
+			})
 		case eventSummary:
 			if err := wantWire(field, wire, wireBytes); err != nil {
 				return err

@@ -16,8 +16,11 @@ type Event struct {
 	WallTime    float64
 	Step        int64
 	FileVersion string
-	Scalars     map[string]float64
-	Histograms  map[string]Histogram
+	// SessionStart marks a SessionLog START event: TensorBoard drops every
+	// event logged before it at its step or later (a resumed run's restart).
+	SessionStart bool
+	Scalars      map[string]float64
+	Histograms   map[string]Histogram
 }
 
 var (

@@ -99,6 +99,32 @@ func TestEventKnownAnswer(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Fatalf("scalar event\n got % x\nwant % x", got, want)
 	}
+
+	// Event{wall_time: 1.5, step: 3, session_log {status: START}} (field 7).
+	want = []byte{0x09, 0, 0, 0, 0, 0, 0, 0xf8, 0x3f, 0x10, 3, 0x3a, 2, 0x08, 1}
+	if got := encodeEvent(1.5, 3, eventSessionLog, appendVarint(nil, sessionLogStatus, sessionStart)); !bytes.Equal(got, want) {
+		t.Fatalf("session start event\n got % x\nwant % x", got, want)
+	}
+}
+
+func TestSessionStartRoundTrip(t *testing.T) {
+	w, err := NewWriter(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.SessionStart(3); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := ReadFile(w.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 2 || !evs[1].SessionStart || evs[1].Step != 3 || evs[0].SessionStart {
+		t.Fatalf("events %+v, want the version event, then a session start at step 3", evs)
+	}
 }
 
 func TestRoundTrip(t *testing.T) {

@@ -115,6 +115,16 @@ func (w *Writer) Histogram(tag string, step int64, values []float64) error {
 	return w.summary(step, tag, appendBytes(nil, valueHisto, encodeHistogram(h)))
 }
 
+// SessionStart logs a SessionLog START at step: TensorBoard then forgets
+// what earlier files of the run logged at step or later, so a run resumed
+// from a checkpoint does not show the steps it logs again twice.
+func (w *Writer) SessionStart(step int64) error {
+	ev := encodeEvent(wallTime(time.Now()), step, eventSessionLog, appendVarint(nil, sessionLogStatus, sessionStart))
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.write(ev)
+}
+
 func (w *Writer) summary(step int64, tag string, value []byte) error {
 	ev := encodeEvent(wallTime(time.Now()), step, eventSummary, encodeSummary(tag, value))
 	w.mu.Lock()

@@ -100,3 +100,36 @@ func DecodeJSONL[T any](path string) ([]T, error) {
 	}
 	return out, sc.Err()
 }
+
+// Python returns the interpreter of build/venv (make venv), or $YTRAIN_PYTHON:
+// the Python with torch, transformers, peft, tensorboard and pyarrow that
+// judges ytrain in the interop tests. When it is missing the test is
+// skipped, except under CI=true, where it fails.
+func Python(t testing.TB) string {
+	t.Helper()
+	py := os.Getenv("YTRAIN_PYTHON")
+	if py == "" {
+		root, err := moduleRoot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		py = filepath.Join(root, "build", "venv", "bin", "python")
+	}
+	if _, err := os.Stat(py); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("no Python venv (make venv): %v", err)
+		}
+		t.Skipf("no Python venv (make venv, or set YTRAIN_PYTHON): %v", err)
+	}
+	return py
+}
+
+// ModuleRoot returns the repository root (the folder of go.mod).
+func ModuleRoot(t testing.TB) string {
+	t.Helper()
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}

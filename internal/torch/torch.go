@@ -35,6 +35,9 @@ import "C"
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"unsafe"
 
 	"github.com/sugarme/gotch"
@@ -45,6 +48,21 @@ import (
 // ShimInfo says which libgotch_tch.so the process loaded: the libtorch it
 // was built against, its ABI, CUDA and build settings.
 func ShimInfo() string { return C.GoString(C.atx_shim_info()) }
+
+// Stubbed lists the C functions that the loaded shim stubbed (ops its
+// libtorch lacks), from the stubs.txt that build_shim.sh wrote beside it:
+// the out= directory of ShimInfo.
+func Stubbed() ([]string, error) {
+	_, out, ok := strings.Cut(ShimInfo(), "out=")
+	if !ok {
+		return nil, fmt.Errorf("torch: no out= in %q", ShimInfo())
+	}
+	b, err := os.ReadFile(filepath.Join(strings.TrimSuffix(out, ")"), "stubs.txt"))
+	if err != nil {
+		return nil, fmt.Errorf("torch: the shim's stub list: %w", err)
+	}
+	return strings.Fields(string(b)), nil
+}
 
 // ManualSeed seeds libtorch's random generators.
 func ManualSeed(seed int64) { C.at_manual_seed(C.int64_t(seed)) }

@@ -18,7 +18,7 @@ import (
 	"github.com/ytrain/ytrain/internal/torch"
 )
 
-// state is trainer_state.json: where a run stands, so --resume continues
+// state is ytrain_state.json (stateFile): where a run stands, so --resume continues
 // exactly there.
 type state struct {
 	Step         int   `json:"global_step"` // optimizer steps taken
@@ -73,7 +73,11 @@ func (tr *trainer) save(dir string, st *state) error {
 		err = tr.writeState(tmp, st, opt)
 	}
 	if err == nil {
-		err = copyFiles(tr.cfg.Model, tmp, tokenizerFiles)
+		kind := "full"
+		if tr.adapters != nil {
+			kind = "adapter"
+		}
+		err = tr.finishFolder(tmp, kind)
 	}
 	if err == nil {
 		if err = os.RemoveAll(dir); err == nil {
@@ -115,7 +119,7 @@ func writeTensors(path string, named map[string]*ts.Tensor, dtype string) error 
 func (tr *trainer) writeAdapter(dir string) error {
 	c := *tr.cfg.LoRA
 	cfg := map[string]any{
-		"peft_type": "LORA", "task_type": "CAUSAL_LM", "base_model_name_or_path": tr.cfg.Model,
+		"peft_type": "LORA", "task_type": "CAUSAL_LM", "base_model_name_or_path": adapterBase(tr.cfg.Model),
 		"r": c.Rank, "lora_alpha": c.Alpha, "lora_dropout": c.Dropout, "target_modules": c.Targets,
 		"bias": "none", "fan_in_fan_out": false, "inference_mode": true, "init_lora_weights": true,
 		"modules_to_save": nil, "layers_to_transform": nil, "layers_pattern": nil,
@@ -157,12 +161,12 @@ func (tr *trainer) writeModel(dir string, params, override map[string]*ts.Tensor
 	return writeTensors(filepath.Join(dir, "model.safetensors"), named, dtype)
 }
 
-// writeState adds what resuming needs: trainer_state.json and the
+// writeState adds what resuming needs: ytrain_state.json and the
 // optimizer's moments (and float32 master weights when they differ from the
 // saved ones) in optimizer.safetensors.
 func (tr *trainer) writeState(dir string, st *state, named map[string]*ts.Tensor) error {
 	b, _ := json.MarshalIndent(st, "", "  ")
-	if err := os.WriteFile(filepath.Join(dir, "trainer_state.json"), append(b, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, stateFile), append(b, '\n'), 0o644); err != nil {
 		return err
 	}
 	if err := writeTensors(filepath.Join(dir, "optimizer.safetensors"), named, "F32"); err != nil {
@@ -176,7 +180,7 @@ func (tr *trainer) writeState(dir string, st *state, named map[string]*ts.Tensor
 // restore loads a checkpoint's adapter (full weights come in through the
 // model folder) and optimizer state, and returns its trainer state.
 func (tr *trainer) restore(dir string) (*state, error) {
-	b, err := os.ReadFile(filepath.Join(dir, "trainer_state.json"))
+	b, err := os.ReadFile(filepath.Join(dir, stateFile))
 	if err != nil {
 		return nil, fmt.Errorf("--resume %s: not a checkpoint folder: %w", dir, err)
 	}

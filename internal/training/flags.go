@@ -93,7 +93,7 @@ func (f *Flags) Register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.DistBackend, "dist-backend", "auto", "with torchrun's variables (RANK, WORLD_SIZE, ...): auto (nccl on CUDA, gloo on the CPU), gloo or nccl")
 	fs.DurationVar(&c.DistTimeout, "dist-timeout", 10*time.Minute, "how long a rank waits for the others (start-up, every collective) before failing")
 	fs.IntVar(&c.Zero, "zero", 0, "1: shard optimizer moments and float32 masters over the ranks (full fine-tuning)")
-	fs.StringVar(&c.TensorBoard, "tensorboard", "", "write TensorBoard event files here")
+	fs.StringVar(&c.TensorBoard, "tensorboard", "", "write TensorBoard event files here (HF Trainer's tags: train/loss, train/learning_rate, eval/loss, ...)")
 	fs.IntVar(&c.LogEvery, "log-every", 10, "steps between progress lines")
 	fs.IntVar(&c.MaxBadSteps, "max-bad-steps", 10, "stop after this many steps with a non-finite loss or gradient")
 }

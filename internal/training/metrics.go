@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/sugarme/gotch/ts"
@@ -16,7 +15,7 @@ import (
 )
 
 // stepMetrics is one optimizer step's record: a line of metrics.jsonl, and the
-// TensorBoard scalars (train/KEY, and eval/NAME/loss).
+// TensorBoard scalars (tbTag: HF Trainer's names where it has them).
 type stepMetrics struct {
 	Step         int
 	Epoch        float64 // units done / units per epoch
@@ -167,11 +166,7 @@ func (tr *trainer) record(m *stepMetrics, weights []float32) error {
 		if math.IsNaN(s.v) || math.IsInf(s.v, 0) {
 			continue
 		}
-		tag := s.key
-		if !strings.HasPrefix(tag, "eval/") {
-			tag = "train/" + tag
-		}
-		if err := tr.tb.Scalar(tag, step, s.v); err != nil {
+		if err := tr.tb.Scalar(tbTag(s.key, len(tr.evals)), step, s.v); err != nil {
 			return err
 		}
 	}

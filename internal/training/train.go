@@ -111,6 +111,7 @@ type trainer struct {
 	st       state
 	perEpoch int         // units
 	g        *dist.Group // the ranks training together (a world of one alone)
+	hf       hfFiles
 }
 
 type evalSet struct {
@@ -234,6 +235,11 @@ func Run(cfg Config) error {
 				return err
 			}
 			defer tr.tb.Close()
+			if cfg.Resume != "" { // TensorBoard forgets the steps logged after the checkpoint
+				if err := tr.tb.SessionStart(int64(tr.st.Step) + 1); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	how := "fused"
@@ -379,7 +385,7 @@ func (tr *trainer) loop(seqs []*seq.Seq, total int) error {
 		if err := tr.writeModel(dir, tr.m.Params, tr.merged()); err != nil {
 			return err
 		}
-		if err := copyFiles(cfg.Model, dir, tokenizerFiles); err != nil {
+		if err := tr.finishFolder(dir, "merged"); err != nil {
 			return err
 		}
 	}

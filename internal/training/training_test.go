@@ -347,7 +347,7 @@ func TestAllZeroWeightsSkipSteps(t *testing.T) {
 	if ms := metrics(t, cfg.Output); len(ms) != 0 {
 		t.Fatalf("%d steps taken with all weights 0", len(ms))
 	}
-	b, _ := os.ReadFile(filepath.Join(cfg.Output, "checkpoint-0", "trainer_state.json"))
+	b, _ := os.ReadFile(filepath.Join(cfg.Output, "checkpoint-0", stateFile))
 	var st state
 	json.Unmarshal(b, &st)
 	if st.SkippedUnits != 1 || st.Step != 0 {
@@ -406,8 +406,8 @@ func TestTensorBoardAndEval(t *testing.T) {
 			seen[tag]++
 		}
 	}
-	for _, tag := range []string{"train/loss", "train/weighted_loss", "train/lr", "train/grad_norm", "train/tokens_per_s",
-		"train/frac_known", "train/frac_learning", "train/frac_hard", "train/frac_cut", "train/token_weight", "eval/data.jsonl/loss"} {
+	for _, tag := range []string{"train/loss", "train/weighted_loss", "train/learning_rate", "train/grad_norm", "train/tokens_per_s",
+		"train/frac_known", "train/frac_learning", "train/frac_hard", "train/frac_cut", "train/token_weight", "eval/loss"} {
 		if seen[tag] != 2 {
 			t.Errorf("tag %s logged %d times, want 2", tag, seen[tag])
 		}

@@ -105,9 +105,12 @@ else
   TORCH_INC="-I$TORCH_ROOT/include -I$TORCH_ROOT/include/torch/csrc/api/include"
   TORCH_LIB="$TORCH_ROOT/lib"
 fi
+# torch/version.h; since 2.10 it only includes torch/headeronly/version.h
 VERSION_H=""
 for d in $TORCH_INC; do
-  f="${d#-I}/torch/version.h"; [ -f "$f" ] && VERSION_H=$f && break
+  for f in "${d#-I}/torch/headeronly/version.h" "${d#-I}/torch/version.h"; do
+    [ -f "$f" ] && grep -q 'define TORCH_VERSION' "$f" && VERSION_H=$f && break 2
+  done
 done
 [ -n "$VERSION_H" ] || { echo "build_shim: torch/version.h not found under $TORCH_INC" >&2; exit 1; }
 # since 2.9 or so it only includes torch/headeronly/version.h
@@ -117,7 +120,7 @@ for d in $TORCH_INC; do
 done
 # the string define spans two lines; the MAJOR.MINOR.PATCH defines are older
 TORCH_VERSION=$(grep -o '"[0-9][0-9A-Za-z.+_-]*"' "$VERSION_H" | head -1 | tr -d '"')
-[ -n "$TORCH_VERSION" ] || TORCH_VERSION=$(awk '/define TORCH_VERSION_M/{printf "%s%s", s, $3; s="."}' "$VERSION_H")
+[ -n "$TORCH_VERSION" ] || TORCH_VERSION=$(awk '/define TORCH_VERSION_(MAJOR|MINOR|PATCH) /{printf "%s%s", s, $3; s="."}' "$VERSION_H")
 [ -f "$TORCH_LIB/libtorch_cpu.so" ] || { echo "build_shim: $TORCH_LIB/libtorch_cpu.so missing" >&2; exit 1; }
 
 # C++ ABI: from TorchConfig.cmake, else from libc10's symbols
@@ -155,7 +158,8 @@ fi
 [ -d "$GOTCH_CSRC" ] || { echo "build_shim: $GOTCH_CSRC missing (make gotch, or set GOTCH_CSRC)" >&2; exit 1; }
 GOTCH_CSRC=$(cd "$GOTCH_CSRC" && pwd)
 mkdir -p "$OUT"; OUT=$(cd "$OUT" && pwd)
-JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+# nproc would follow OMP_NUM_THREADS, a libtorch setting, not a build one
+JOBS=${JOBS:-$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc 2>/dev/null || echo 2)}
 PARTS=${PARTS:-1}
 OPT=${OPT:--O1}
 STUBS=${STUBS:-auto}

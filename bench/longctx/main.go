@@ -1,0 +1,132 @@
+// Command longctx times one CPT training step (forward, mean cross-entropy,
+// backward) of the demo's base model shape on one packed row of 1k, 4k and
+// 16k tokens, and prints tokens/s and the attention path the decoder took:
+// SDPA (libtorch ≥ 2.0) or the explicit softmax(q kᵀ + mask) v of 1.13. The
+// row holds documents of -doc tokens (0: one document), so attention is
+// block-diagonal causal, as pack makes it.
+//
+//	go run ./bench/longctx                                   # Debian's libtorch
+//	LD_LIBRARY_PATH=build/shim-torch2 go run ./bench/longctx # pip's 2.11
+package main
+
+import (
+	"flag"
+	"fmt"
+	"math/rand"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sugarme/gotch"
+	"github.com/sugarme/gotch/ts"
+
+	"github.com/ytrain/ytrain/internal/model"
+	"github.com/ytrain/ytrain/internal/tinymodel"
+	"github.com/ytrain/ytrain/internal/torch"
+)
+
+func main() {
+	runtime.LockOSThread()
+	lengths := flag.String("lengths", "1024,4096,16384", "row lengths in tokens")
+	doc := flag.Int("doc", 512, "tokens per packed document (0: the row is one document)")
+	steps := flag.Int("steps", 2, "timed steps per length (after one warm-up step)")
+	threads := flag.Int("threads", 1, "libtorch threads")
+	maxGB := flag.Float64("max-gb", 8, "skip a length whose explicit attention would hold more GB of scores")
+	flag.Parse()
+	torch.SetThreads(*threads)
+	dir, err := os.MkdirTemp("", "longctx-model")
+	check(err)
+	defer os.RemoveAll(dir)
+	// scripts/demo-base.sh's base model: 1.9M parameters
+	spec := tinymodel.Spec{Arch: "Qwen3ForCausalLM", Vocab: 2048, Hidden: 192, Layers: 4, Heads: 6, KVHeads: 2, Inter: 512, Tied: true, Seed: 1}
+	check(tinymodel.Write(dir, spec))
+	m, err := model.Load(dir, gotch.CPU, gotch.Float)
+	check(err)
+	defer m.Close()
+	for _, p := range m.Params {
+		p.MustRequiresGrad_(true)
+	}
+	names, err := torch.Stubbed()
+	check(err)
+	path := "SDPA"
+	if slices.Contains(names, "atg_scaled_dot_product_attention") {
+		path = "explicit"
+	}
+	fmt.Printf("longctx: %s; attention %s; %d-token documents; %d thread(s)\n", torch.ShimInfo(), path, *doc, *threads)
+	for _, f := range strings.Split(*lengths, ",") {
+		T, err := strconv.Atoi(f)
+		check(err)
+		// explicit attention keeps (nH, T, T) float32 scores and probabilities per layer for backward
+		if gb := float64(spec.Heads*T*T*4*2*spec.Layers) / 1e9; path == "explicit" && gb > *maxGB {
+			fmt.Printf("T %6d: skipped (explicit attention would hold ~%.0f GB; -max-gb %g)\n", T, gb, *maxGB)
+			continue
+		}
+		var took time.Duration
+		for i := 0; i <= *steps; i++ {
+			d := step(m, T, *doc, spec.Vocab, int64(i))
+			if i > 0 {
+				took += d
+			}
+		}
+		per := took / time.Duration(*steps)
+		fmt.Printf("T %6d: %8.2f s/step  %8.0f tokens/s\n", T, per.Seconds(), float64(T)/per.Seconds())
+	}
+}
+
+// step runs forward and backward on one random packed row and returns the time.
+func step(m *model.Model, T, doc, vocab int, seed int64) time.Duration {
+	rng := rand.New(rand.NewSource(seed))
+	ids, pos, seg, tgt := make([]int64, T), make([]int64, T), make([]int64, T), make([]int64, T)
+	for t := range ids {
+		ids[t] = int64(rng.Intn(vocab))
+		if doc > 0 {
+			pos[t], seg[t] = int64(t%doc), int64(t/doc+1)
+		} else {
+			pos[t], seg[t] = int64(t), 1
+		}
+	}
+	for t := range tgt { // next token in the same document; -100 elsewhere
+		tgt[t] = -100
+		if t+1 < T && seg[t+1] == seg[t] {
+			tgt[t] = ids[t+1]
+		}
+	}
+	start := time.Now()
+	s := &torch.Scope{}
+	defer s.Drop()
+	idT, err := torch.Int64s(ids, m.Device, 1, int64(T))
+	check(err)
+	posT, err := torch.Int64s(pos, m.Device, 1, int64(T))
+	check(err)
+	segT, err := torch.Int64s(seg, m.Device, 1, int64(T))
+	check(err)
+	tgtT, err := torch.Int64s(tgt, m.Device, int64(T))
+	check(err)
+	s.Add(idT)
+	s.Add(posT)
+	s.Add(segT)
+	s.Add(tgtT)
+	h, err := m.Hidden(s, idT, posT, model.Mask(s, segT), nil)
+	check(err)
+	logits := s.Add(m.Logits(s, h).MustView([]int64{int64(T), int64(vocab)}, false))
+	loss, err := logits.CrossEntropyLoss(tgtT, ts.None, 1, -100, 0, false) // mean
+	check(err)
+	check(s.Add(loss).Backward())
+	for _, p := range m.Params {
+		if g, err := p.Grad(false); err == nil && g.MustDefined() {
+			g.MustZero_()
+			g.MustDrop()
+		}
+	}
+	return time.Since(start)
+}
+
+func check(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "longctx:", err)
+		os.Exit(1)
+	}
+}
