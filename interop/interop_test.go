@@ -204,7 +204,9 @@ func TestScoreMatchesTransformers(t *testing.T) {
 	dir, names := models(t)
 	tokens := filepath.Join(dir, "tokens.jsonl")
 	writeTokens(t, tokens, 211, 6, 1)
-	var want struct{ Losses map[string]map[string][]float64 }
+	var want struct {
+		Losses map[string]map[string][]float64
+	}
 	args := []string{"losses", tokens}
 	for _, n := range names {
 		args = append(args, filepath.Join(dir, n))
@@ -230,7 +232,9 @@ func TestScoreMatchesTransformers(t *testing.T) {
 // lossDiff compares score's losses with transformers' on one model folder.
 func lossDiff(t *testing.T, dir, model, tokens string) float64 {
 	t.Helper()
-	var want struct{ Losses map[string]map[string][]float64 }
+	var want struct {
+		Losses map[string]map[string][]float64
+	}
 	hf(t, dir, &want, "losses", tokens, model)
 	return maxLossDiff(t, scoreLosses(t, dir, model, "f32", tokens), want.Losses[model])
 }
