@@ -239,9 +239,9 @@ func jsonError(err error) string {
 	return err.Error()
 }
 
-// Each reads every record of one input and hands it to fn; fn's errors are
-// reported with the record's place.
-func Each[T any](r io.Reader, name string, c *Codec[T], fn func(*T) error) error {
+// Each reads every record of one input and hands it to fn with its place
+// (Where); fn's errors are reported with that place.
+func Each[T any](r io.Reader, name string, c *Codec[T], fn func(rec *T, where string) error) error {
 	rd, err := NewReader(r, name, c)
 	if err != nil {
 		return err
@@ -255,7 +255,7 @@ func Each[T any](r io.Reader, name string, c *Codec[T], fn func(*T) error) error
 		if err != nil {
 			return err
 		}
-		if err := fn(rec); err != nil {
+		if err := fn(rec, rd.Where()); err != nil {
 			return fmt.Errorf("%s: %w", rd.Where(), err)
 		}
 	}

@@ -150,31 +150,17 @@ func Each(path string, stdin io.Reader, lim Limits, fn func(*Seq) error) error {
 }
 
 func each[T any](r io.Reader, name string, c *formats.Codec[T], seq func(*T) *Seq, lim Limits, fn func(*Seq) error) error {
-	rd, err := formats.NewReader(r, name, c)
-	if err != nil {
-		return err
-	}
-	defer rd.Close()
-	for {
-		rec, err := rd.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
+	return formats.Each(r, name, c, func(rec *T, where string) error {
 		s := seq(rec)
-		s.Where = rd.Where()
+		s.Where = where
 		if err := lim.Check(s); err != nil {
 			if !s.Packed {
-				err = fmt.Errorf("record %q: %w", s.Docs[0].ID, err)
+				return fmt.Errorf("record %q: %w", s.Docs[0].ID, err)
 			}
-			return fmt.Errorf("%s: %w", s.Where, err)
+			return err
 		}
-		if err := fn(s); err != nil {
-			return fmt.Errorf("%s: %w", s.Where, err)
-		}
-	}
+		return fn(s)
+	})
 }
 
 // Read reads every sequence of paths that has a target to learn from.

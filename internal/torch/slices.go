@@ -24,31 +24,14 @@ func Int64s(vals []int64, dev gotch.Device, shape ...int64) (*ts.Tensor, error) 
 }
 
 // Float32s copies a tensor's values (any dtype, any device) into Go.
-func Float32s(t *ts.Tensor) ([]float32, error) {
-	c, err := t.ToDevice(gotch.CPU, gotch.Float, false, false, false)
-	if err != nil {
-		return nil, err
-	}
-	defer c.MustDrop()
-	c2, err := c.Contiguous(false)
-	if err != nil {
-		return nil, err
-	}
-	defer c2.MustDrop()
-	n := int64(1)
-	for _, d := range c2.MustSize() {
-		n *= d
-	}
-	out := make([]float32, n)
-	if err := c2.CopyData(out, uint(n)); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
+func Float32s(t *ts.Tensor) ([]float32, error) { return copyOut[float32](t, gotch.Float) }
 
 // ReadInt64s copies an integer tensor's values (any device) into Go.
-func ReadInt64s(t *ts.Tensor) ([]int64, error) {
-	c, err := t.ToDevice(gotch.CPU, gotch.Int64, false, false, false)
+func ReadInt64s(t *ts.Tensor) ([]int64, error) { return copyOut[int64](t, gotch.Int64) }
+
+// copyOut copies t's values, converted to dtype on the CPU, into Go.
+func copyOut[T float32 | int64](t *ts.Tensor, dtype gotch.DType) ([]T, error) {
+	c, err := t.ToDevice(gotch.CPU, dtype, false, false, false)
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +41,7 @@ func ReadInt64s(t *ts.Tensor) ([]int64, error) {
 		return nil, err
 	}
 	defer c2.MustDrop()
-	out := make([]int64, c2.Numel())
+	out := make([]T, c2.Numel())
 	if err := c2.CopyData(out, uint(len(out))); err != nil {
 		return nil, err
 	}
