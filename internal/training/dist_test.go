@@ -219,7 +219,7 @@ func TestResumeAcrossWorldSizes(t *testing.T) {
 	cut := ddpJob{Case: cs, Model: modelDir, Data: data, Output: t.TempDir(), BatchSize: 3, MaxSteps: 2, SaveEvery: 1}
 	runRanks(t, 2, cut)
 	ckpt := filepath.Join(cut.Output, "checkpoint-2")
-	b, err := os.ReadFile(filepath.Join(ckpt, "trainer_state.json"))
+	b, err := os.ReadFile(filepath.Join(ckpt, stateFile))
 	if err != nil || !strings.Contains(string(b), `"batch_size": 6`) {
 		t.Fatalf("checkpoint-2: %v\n%s", err, b)
 	}
@@ -271,7 +271,7 @@ func TestKilledRankEndsTheRun(t *testing.T) {
 	}
 	ckpts, _ := filepath.Glob(filepath.Join(j.Output, "checkpoint-*"))
 	for _, c := range ckpts {
-		if _, err := os.Stat(filepath.Join(c, "trainer_state.json")); err != nil && !strings.HasSuffix(c, ".tmp") {
+		if _, err := os.Stat(filepath.Join(c, stateFile)); err != nil && !strings.HasSuffix(c, ".tmp") {
 			t.Errorf("%s is incomplete", c)
 		}
 	}
