@@ -86,6 +86,14 @@ func WriteFile(path string, stdout io.Writer, fn func(io.Writer) error) error {
 	return o.Commit()
 }
 
+// WriteBytes replaces path with data whole, or leaves it as it was.
+func WriteBytes(path string, data []byte) error {
+	return WriteFile(path, nil, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
 // Sink is where a tool writes its records: -o FILE or stdout, in the
 // encoding --format names (see OutputFormat).
 type Sink struct {

@@ -2,10 +2,13 @@ package tinymodel
 
 import (
 	"errors"
+	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 
 	"github.com/ytrain/ytrain/internal/bpe"
+	"github.com/ytrain/ytrain/internal/chat"
 	"github.com/ytrain/ytrain/internal/cli"
 )
 
@@ -29,6 +32,7 @@ func run(args []string) error {
 	fs.BoolVar(&s.Tied, "tied", false, "tie lm_head to the embeddings")
 	fs.StringVar(&s.DType, "dtype", "F32", "F32 or BF16")
 	fs.Int64Var(&s.Seed, "seed", 0, "random seed")
+	fs.Float64Var(&s.InitStd, "init-std", 0, "std of every weight matrix, norms at 1 (pre-training from scratch); 0: 1/√fan_in")
 	tok := fs.String("tokenizer", "", "tokenizer.json or model folder to copy in")
 	out := fs.StringP("output", "o", "", "model folder to write (required)")
 	if err := fs.Parse(args); err != nil {
@@ -37,12 +41,25 @@ func run(args []string) error {
 	if *out == "" {
 		return errors.New("-o is required")
 	}
+	if s.InitStd < 0 || math.IsNaN(s.InitStd) {
+		return fmt.Errorf("--init-std %g: want 0 or more", s.InitStd)
+	}
 	if *tok != "" {
 		t, err := bpe.Load(*tok)
 		if err != nil {
 			return err
 		}
 		s.Vocab = t.VocabSize()
+		// the ids the tokenizer's config names: generate stops at eos
+		s.BOS, s.EOS = nil, nil
+		if id, ok := t.TokenID("<|endoftext|>"); ok {
+			s.BOS = intPtr(int(id))
+		}
+		if tpl, err := chat.Load(*tok); err == nil && tpl.EOS() != "" {
+			if id, ok := t.TokenID(tpl.EOS()); ok {
+				s.EOS = intPtr(int(id))
+			}
+		}
 		dir := *tok
 		if st, err := os.Stat(dir); err == nil && !st.IsDir() {
 			dir = filepath.Dir(dir)

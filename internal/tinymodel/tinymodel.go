@@ -25,6 +25,13 @@ type Spec struct {
 	RopeTheta                                    float64
 	Llama3Rope                                   bool // add Llama 3.1 rope_scaling
 	Seed                                         int64
+	// InitStd > 0 draws every matrix with this std and norms at exactly 1, as
+	// pre-training from scratch wants (GPT-2's 0.02); 0 keeps the wide
+	// 1/√fan_in draw that makes numeric tests sensitive.
+	InitStd float64
+	// BOS and EOS are the config's token ids; nil writes null (no such token).
+	// Both nil: 0 and 1.
+	BOS, EOS *int
 }
 
 func (s *Spec) defaults() {
@@ -49,7 +56,13 @@ func (s *Spec) defaults() {
 	if s.RopeTheta == 0 {
 		s.RopeTheta = 10000
 	}
+	if s.BOS == nil && s.EOS == nil {
+		s.BOS, s.EOS = intPtr(0), intPtr(1)
+	}
 }
+
+// intPtr is a *int for Spec's optional ids.
+func intPtr(v int) *int { return &v }
 
 var modelType = map[string]string{
 	"LlamaForCausalLM": "llama", "MistralForCausalLM": "mistral",
@@ -76,7 +89,7 @@ func Write(dir string, s Spec) error {
 		"num_hidden_layers": s.Layers, "num_attention_heads": s.Heads, "num_key_value_heads": s.KVHeads,
 		"head_dim": s.HeadDim, "rms_norm_eps": 1e-6, "rope_theta": s.RopeTheta, "hidden_act": "silu",
 		"tie_word_embeddings": s.Tied, "torch_dtype": torchDType, "max_position_embeddings": 4096,
-		"bos_token_id": 0, "eos_token_id": 1, "attention_bias": false, "attention_dropout": 0.0,
+		"bos_token_id": s.BOS, "eos_token_id": s.EOS, "attention_bias": false, "attention_dropout": 0.0,
 		"initializer_range": 0.02, "use_cache": true,
 	}
 	if s.Llama3Rope {
@@ -97,6 +110,11 @@ func (s *Spec) tensors() []safetensors.Tensor {
 	rng := rand.New(rand.NewSource(s.Seed))
 	var out []safetensors.Tensor
 	add := func(name string, std, mean float64, shape ...int64) {
+		if s.InitStd > 0 && len(shape) == 2 {
+			std = s.InitStd
+		} else if s.InitStd > 0 {
+			std = 0
+		}
 		n := safetensors.Numel(shape)
 		v := make([]float32, n)
 		for i := range v {
