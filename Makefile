@@ -7,7 +7,7 @@ PURE_TOOLS  := tokenize pack rank evaluate
 TORCH_TOOLS := score generate train
 TOOLS := $(PURE_TOOLS) $(TORCH_TOOLS)
 
-.PHONY: all build test demo experiment vet fuzz bench clean
+.PHONY: all build test demo base experiment vet fuzz bench clean
 
 all: build
 
@@ -38,8 +38,14 @@ test: build venv shim-torch2
 	LD_LIBRARY_PATH=$(CURDIR)/$(SHIM2_DIR) OMP_NUM_THREADS=1 YTRAIN_LIBTORCH=$$(sed -n 's/^TORCH_VERSION=//p' $(SHIM2_DIR)/shim.env) \
 	  $(GO) test -count=1 $(TORCH_TEST_PKGS) ./interop
 
+# demo/Makefile: the committed base (demo/base) fine-tuned on the bundled
+# world, base vs SFT vs NLIRG vs nlirg-auto; -j2 runs the arms side by side
 demo: build
-	bash scripts/demo.sh
+	$(MAKE) -C demo demo
+
+# pre-train demo/base again from the world generator (pinned seeds)
+base: build
+	$(MAKE) -C demo base
 
 # MODEL= DATA= GENERAL= TEST= DEVICE= run the same arms on your own model and data
 experiment: build

@@ -9,6 +9,7 @@
 //     and facts about towns (general knowledge) and about 100 drugs of a
 //     fictional formulary (the domain's language), as statements and as
 //     ChatML questions and answers, so the base answers in the chat format
+//   - bpe.jsonl: the texts the tokenizer is trained on: the corpus and more prose
 //   - general.heldout.txt: held-out prose (general loss: forgetting)
 //   - general.test.jsonl: town questions in paraphrases the corpus never used
 //     for that town ({id, prompt, reference, meta.kind "general", meta.choices})
@@ -56,7 +57,7 @@ func run(args []string, stderr io.Writer) error {
 	fs.IntVar(&o.factsPerKind, "facts-per-kind", 16, "domain facts of each kind (new, conflicting, consistent)")
 	fs.IntVar(&o.recordsPerFact, "records-per-fact", 8, "training records per domain fact")
 	fs.IntVar(&o.generalTest, "general-test", 60, "general test questions")
-	fs.IntVar(&o.generalKB, "general-kb", 250, "size of the general prose in KiB, train and held-out together")
+	fs.IntVar(&o.generalKB, "general-kb", 120, "size of the general prose in KiB, train and held-out together")
 	dir := fs.StringP("output", "o", "", "folder to write (required; made if missing)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {

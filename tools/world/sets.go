@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 )
 
@@ -86,8 +87,16 @@ func build(o options) ([]file, string, error) {
 	gTest := generalTest(w, o.worldSeed, o.generalTest)
 	prose, heldout := generalCorpus(o.worldSeed, o.generalKB)
 	pre := pretrain(w, o.worldSeed, prose)
+	// the tokenizer is trained on more text than the base is: four times the
+	// prose (its first part is the corpus's own) and the corpus
+	bpeProse, _ := generalCorpus(o.worldSeed, 4*o.generalKB)
+	bpe := slices.Clone(pre)
+	for _, p := range bpeProse {
+		bpe = append(bpe, text{p})
+	}
 	files := []file{
 		{"pretrain.jsonl", jsonl(pre)},
+		{"bpe.jsonl", jsonl(bpe)},
 		{"general.heldout.txt", lines(heldout)},
 		{"general.test.jsonl", jsonl(gTest)},
 		{"general.test.choices.jsonl", jsonl(choices(gTest, townAnswers[0]))},

@@ -153,9 +153,9 @@ var (
 
 // Sizes of the world.
 const (
-	priorDrugs = 100 // drugs the base model's corpus describes
-	newDrugs   = 60  // drugs it never sees: the pool of new facts
-	towns      = 30
+	priorDrugs = 60 // drugs the base model's corpus describes
+	newDrugs   = 60 // drugs it never sees: the pool of new facts
+	towns      = 24
 )
 
 // fact is one (entity, attribute, value), with the question paraphrases each

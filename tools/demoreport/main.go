@@ -1,0 +1,259 @@
+// Command demoreport gathers the measures of make demo's arms (demo/Makefile)
+// into one table, three answers side by side, and summary.json for scripts.
+//
+//	go run ./tools/demoreport --dir build/demo --arms "base sft nlirg" --train T --test Q -o build/demo/summary.json
+//
+// Each arm's folder holds evaluate's summaries: domain.test.eval.json and
+// general.test.eval.json (generated answers, --by meta.kind),
+// domain.test.choices.json (multiple choice by log-likelihood),
+// heldout.json (held-out general loss), domain.trainq.eval.json and
+// domain.noisy.eval.json (training paraphrases, mislabelled prompts).
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/ytrain/ytrain/formats"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "demoreport:", err)
+		os.Exit(1)
+	}
+}
+
+// kinds are the fact kinds of tools/world, in the table's order.
+var kinds = []string{"new", "conflicting", "consistent"}
+
+// arm is one row of the table and one entry of summary.json.
+type arm struct {
+	DomainAccuracy       float64            `json:"domain_accuracy"`
+	DomainAccuracyByKind map[string]float64 `json:"domain_accuracy_by_kind"`
+	ChoiceAccuracy       float64            `json:"choice_accuracy_chance_corrected"`
+	ChoiceAccuracyByKind map[string]float64 `json:"choice_accuracy_chance_corrected_by_kind"`
+	GeneralAccuracy      float64            `json:"general_accuracy"`
+	GeneralKept          float64            `json:"general_accuracy_kept"` // of the base's
+	GeneralLoss          float64            `json:"general_loss"`
+	GeneralLossChange    float64            `json:"general_loss_change"`
+	SeqRep4              float64            `json:"seq_rep_4"`
+	GeneralSeqRep4       float64            `json:"general_seq_rep_4"`
+	NoStop               float64            `json:"no_stop_share"` // answers cut at the token limit, domain and general
+	TrainParaphrase      float64            `json:"train_paraphrase_accuracy"`
+	NoiseReproduced      *float64           `json:"noise_reproduced,omitempty"` // wrong labels repeated on mislabelled prompts
+	Answers              string             `json:"answers"`
+}
+
+type summary struct {
+	Train string          `json:"train"`
+	Test  string          `json:"test"`
+	Order []string        `json:"order"`
+	Arms  map[string]*arm `json:"arms"`
+}
+
+func run(args []string, stdout io.Writer) error {
+	fs := pflag.NewFlagSet("demoreport", pflag.ContinueOnError)
+	dir := fs.String("dir", "build/demo", "the demo's output folder")
+	root := fs.String("root", ".", "paths in summary.json are relative to this folder")
+	arms := fs.String("arms", "base sft nlirg", "arms, the base first")
+	train := fs.String("train", "", "the training data file")
+	test := fs.String("test", "", "the domain test questions")
+	out := fs.StringP("output", "o", "", "summary.json to write")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *out == "" || *train == "" || *test == "" {
+		return errors.New("--train, --test and -o are required")
+	}
+	rel := func(p string) string {
+		a, err1 := filepath.Abs(p)
+		r, err2 := filepath.Abs(*root)
+		if s, err := filepath.Rel(r, a); err1 == nil && err2 == nil && err == nil {
+			return s
+		}
+		return p
+	}
+	s := summary{Train: rel(*train), Test: rel(*test), Arms: map[string]*arm{}}
+	for _, name := range strings.Fields(*arms) {
+		a, err := readArm(filepath.Join(*dir, name))
+		if err != nil {
+			return err
+		}
+		a.Answers = rel(filepath.Join(*dir, name, "domain.test.answers.jsonl"))
+		s.Order = append(s.Order, name)
+		s.Arms[name] = a
+	}
+	if len(s.Order) == 0 {
+		return errors.New("--arms: none given")
+	}
+	base := s.Arms[s.Order[0]]
+	for _, a := range s.Arms {
+		a.GeneralLossChange = a.GeneralLoss - base.GeneralLoss
+		if base.GeneralAccuracy > 0 {
+			a.GeneralKept = a.GeneralAccuracy / base.GeneralAccuracy
+		}
+	}
+	var md strings.Builder
+	table(&md, s)
+	if err := examples(&md, *dir, s.Order, *test); err != nil {
+		return err
+	}
+	if err := formats.WriteBytes(filepath.Join(*dir, "table.md"), []byte(md.String())); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := formats.WriteBytes(*out, append(b, '\n')); err != nil {
+		return err
+	}
+	_, err = io.WriteString(stdout, md.String())
+	return err
+}
+
+// readArm reads one arm's evaluate summaries.
+func readArm(dir string) (*arm, error) {
+	var dom, gen, trq, noisy, held, cho map[string]any
+	for _, f := range []struct {
+		name     string
+		into     *map[string]any
+		optional bool
+	}{
+		{"domain.test.eval.json", &dom, false}, {"general.test.eval.json", &gen, false},
+		{"domain.trainq.eval.json", &trq, false}, {"domain.noisy.eval.json", &noisy, true},
+		{"heldout.json", &held, false}, {"domain.test.choices.json", &cho, false},
+	} {
+		b, err := os.ReadFile(filepath.Join(dir, f.name))
+		if errors.Is(err, os.ErrNotExist) && f.optional {
+			continue // no noise, no mislabelled prompts
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(b, f.into); err != nil {
+			return nil, fmt.Errorf("%s: %w", filepath.Join(dir, f.name), err)
+		}
+	}
+	a := &arm{
+		DomainAccuracy:       num(dom, "accuracy"),
+		DomainAccuracyByKind: map[string]float64{},
+		ChoiceAccuracy:       num(cho, "chance_corrected_accuracy"),
+		ChoiceAccuracyByKind: map[string]float64{},
+		GeneralAccuracy:      num(gen, "accuracy"),
+		GeneralLoss:          num(held, "score_mean_loss"),
+		SeqRep4:              num(dom, "seq_rep_4"),
+		GeneralSeqRep4:       num(gen, "seq_rep_4"),
+		TrainParaphrase:      num(trq, "accuracy"),
+	}
+	nd, ng := num(dom, "samples"), num(gen, "samples")
+	if nd+ng > 0 {
+		a.NoStop = (num(dom, "truncated_share")*nd + num(gen, "truncated_share")*ng) / (nd + ng)
+	}
+	if num(noisy, "samples") > 0 {
+		v := num(noisy, "accuracy")
+		a.NoiseReproduced = &v
+	}
+	for _, k := range kinds {
+		a.DomainAccuracyByKind[k] = num(group(dom, k), "accuracy")
+		a.ChoiceAccuracyByKind[k] = num(group(cho, k), "chance_corrected_accuracy")
+	}
+	return a, nil
+}
+
+// group is the summary of one value of evaluate's --by field.
+func group(m map[string]any, k string) map[string]any {
+	by, _ := m["by"].(map[string]any)
+	g, _ := by[k].(map[string]any)
+	return g
+}
+
+func num(m map[string]any, k string) float64 {
+	v, _ := m[k].(float64)
+	return v
+}
+
+func table(w *strings.Builder, s summary) {
+	fmt.Fprintln(w, "| arm | new | conflicting | consistent | domain | multiple choice (chance-corrected) | general QA (kept) | Δ general loss | seq-rep-4 | no stop | noise repeated | train paraphrases |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|")
+	for _, name := range s.Order {
+		a := s.Arms[name]
+		noise := "–"
+		if a.NoiseReproduced != nil {
+			noise = fmt.Sprintf("%.2f", *a.NoiseReproduced)
+		}
+		fmt.Fprintf(w, "| %s | %.2f | %.2f | %.2f | **%.2f** | %.2f | %.2f (%.0f %%) | %+.3f | %.3f | %.2f | %s | %.2f |\n",
+			name, a.DomainAccuracyByKind["new"], a.DomainAccuracyByKind["conflicting"], a.DomainAccuracyByKind["consistent"],
+			a.DomainAccuracy, a.ChoiceAccuracy, a.GeneralAccuracy, 100*a.GeneralKept, a.GeneralLossChange,
+			a.SeqRep4, a.NoStop, noise, a.TrainParaphrase)
+	}
+}
+
+// examples shows the first test question of each kind and every arm's answer.
+func examples(w *strings.Builder, dir string, arms []string, test string) error {
+	type q struct {
+		ID, Prompt, Reference string
+		Meta                  struct{ Kind string }
+	}
+	var picks []q
+	seen := map[string]bool{}
+	if err := eachLine(test, func(b []byte) error {
+		var x q
+		if err := json.Unmarshal(b, &x); err != nil {
+			return err
+		}
+		if !seen[x.Meta.Kind] {
+			seen[x.Meta.Kind] = true
+			picks = append(picks, x)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	answers := map[string]map[string]string{}
+	for _, a := range arms {
+		answers[a] = map[string]string{}
+		if err := eachLine(filepath.Join(dir, a, "domain.test.answers.jsonl"), func(b []byte) error {
+			var r struct{ ID, Response string }
+			if err := json.Unmarshal(b, &r); err != nil {
+				return err
+			}
+			answers[a][r.ID] = r.Response
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	for _, p := range picks {
+		fmt.Fprintf(w, "\n**%s** (%s fact; reference: %s)\n\n", p.Prompt, p.Meta.Kind, p.Reference)
+		for _, a := range arms {
+			fmt.Fprintf(w, "- %s: %s\n", a, strings.ReplaceAll(answers[a][p.ID], "\n", " "))
+		}
+	}
+	return nil
+}
+
+func eachLine(path string, f func([]byte) error) error {
+	file, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer file.Close()
+	sc := bufio.NewScanner(file)
+	sc.Buffer(nil, 1<<24)
+	for n := 1; sc.Scan(); n++ {
+		if err := f(sc.Bytes()); err != nil {
+			return fmt.Errorf("%s:%d: %w", path, n, err)
+		}
+	}
+	return sc.Err()
+}
