@@ -25,6 +25,9 @@ They are read in order (the order is the curriculum: see rank); --shuffle mixes 
 Weighting (default nlirg, the seed's intent; the original's CLI defaulted it off):
 each target token's loss ℓ is multiplied by a detached weight w(ℓ) (docs/nlirg.md):
   nlirg  rising sigmoid up to --nlirg-threshold, falling after, 0 from --nlirg-deadline
+  nlirg-auto  nlirg on the base's own loss scale: --calibrate SCORES (score's records of
+         the training data under --model) puts --nlirg-hard-x0 at the --calibrate-quantile
+         (0.95) of the answer-token losses above 0.105, the other constants scaled with it
   dft    w = p;  focal  w = (1−p)^γ;  eaft  normalised top-k entropy^α
   trunc  drops the highest-loss fraction;  none  w = 1
 SFT reduces Σ w·ℓ / #(w·ℓ ≠ 0) (a step whose weights are all 0 is skipped and counted);

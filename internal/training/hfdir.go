@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/ytrain/ytrain/internal/generation"
+	"github.com/ytrain/ytrain/internal/weighting"
 )
 
 // This file makes ytrain's output folders what Hugging Face tools expect
@@ -86,10 +87,14 @@ func (tr *trainer) modelCard(kind string) []byte {
 	case c.TokenBatch > 0:
 		mode = fmt.Sprintf("SFT, windowed (a step every %d answer tokens)", c.TokenBatch)
 	}
+	scheme := c.Weighting.Name()
+	if cal, ok := c.Weighting.(weighting.Calibrated); ok {
+		scheme += ": " + cal.Calibration()
+	}
 	rows := [][2]string{
 		{"base model", "`" + base + "`"},
 		{"data", "`" + strings.Join(c.Data, "`, `") + "`"},
-		{"token weighting", c.Weighting.Name()},
+		{"token weighting", scheme},
 		{"mode", mode},
 		{"method", method},
 		{"optimizer", fmt.Sprintf("AdamW, lr %g (%s), β %g/%g, weight decay %g", c.LR, c.Schedule, c.Beta1, c.Beta2, c.WeightDecay)},

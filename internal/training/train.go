@@ -126,6 +126,9 @@ func Run(cfg Config) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	tr := &trainer{cfg: cfg}
+	if c, ok := cfg.Weighting.(weighting.Calibrated); ok {
+		fmt.Fprintf(cfg.Progress, "%s: %s\n", c.Name(), c.Calibration())
+	}
 	if e, ok := cfg.Weighting.(weighting.EntropyUser); ok {
 		tr.topK = e.EntropyTopK()
 	}

@@ -13,6 +13,8 @@ func (p *Params) Flags(fs *pflag.FlagSet) {
 	fs.Float64Var(&p.NLIRG.MaxLR, "nlirg-max", p.NLIRG.MaxLR, "nlirg: scale of both branches")
 	fs.Float64Var(&p.NLIRG.MinLR, "nlirg-min", p.NLIRG.MinLR, "nlirg: floor added to the falling branch")
 	fs.BoolVar(&p.NLIRG.BF16, "nlirg-bf16", false, "nlirg: round loss and weight to bf16 like the original's default run")
+	fs.StringVar(&p.Calibrate, "calibrate", "", "nlirg-auto: calibrate on `SCORES`, score's records of the training data under the base model")
+	fs.Float64Var(&p.CalibrateQuantile, "calibrate-quantile", p.CalibrateQuantile, "nlirg-auto: quantile of the base's unknown answer-token losses that becomes nlirg-hard-x0")
 	fs.Float64Var(&p.Focal.Gamma, "focal-gamma", p.Focal.Gamma, "focal: γ")
 	fs.Float64Var(&p.EAFT.Alpha, "eaft-alpha", p.EAFT.Alpha, "eaft: α")
 	fs.IntVar(&p.EAFT.TopK, "eaft-topk", p.EAFT.TopK, "eaft: k of the top-k entropy")

@@ -38,6 +38,14 @@ type EntropyUser interface {
 	EntropyTopK() int
 }
 
+// Calibrated is a Scheme fitted to data before the run (nlirg-auto):
+// Calibration says from what and to which values, for the run's start and
+// its model card.
+type Calibrated interface {
+	Scheme
+	Calibration() string
+}
+
 // None weighs every token 1 (plain cross-entropy).
 type None struct{}
 
@@ -175,12 +183,17 @@ func boolInt(b bool) int {
 // Params holds every weighting flag; bind flags to its fields. The flag
 // names are nlirg-max, nlirg-x0, nlirg-min, nlirg-k, nlirg-threshold,
 // nlirg-deadline, nlirg-hard-k, nlirg-hard-x0, nlirg-bf16 (NLIRG's fields in
-// that order), focal-gamma, eaft-alpha, eaft-topk and trunc-fraction.
+// that order), focal-gamma, eaft-alpha, eaft-topk, trunc-fraction, calibrate
+// and calibrate-quantile.
 type Params struct {
 	NLIRG NLIRG
 	Focal Focal
 	EAFT  EAFT
 	Trunc Truncation
+	// nlirg-auto: the score records it calibrates on (calibrate) and the
+	// quantile that becomes nlirg-hard-x0 (calibrate-quantile).
+	Calibrate         string
+	CalibrateQuantile float64
 }
 
 // DefaultParams returns every scheme's defaults.
@@ -190,30 +203,40 @@ func DefaultParams() Params {
 		Focal: Focal{Gamma: 2},
 		EAFT:  EAFT{Alpha: 1, TopK: 20},
 		Trunc: Truncation{Fraction: 0.1},
+
+		CalibrateQuantile: 0.95,
 	}
 }
 
 // Names lists the schemes New accepts.
-func Names() []string { return []string{"none", "nlirg", "dft", "focal", "eaft", "trunc"} }
+func Names() []string {
+	return []string{"none", "nlirg", "nlirg-auto", "dft", "focal", "eaft", "trunc"}
+}
 
 // New returns the scheme called name (case-insensitive), configured from p,
 // after checking p's values for that scheme.
 func New(name string, p Params) (Scheme, error) {
+	if p.Calibrate != "" && !strings.EqualFold(name, "nlirg-auto") {
+		return nil, fmt.Errorf("--calibrate calibrates --weighting nlirg-auto, not %s", name)
+	}
 	switch strings.ToLower(name) {
 	case "none":
 		return None{}, nil
-	case "nlirg":
+	case "nlirg", "nlirg-auto":
 		n := p.NLIRG
 		for _, v := range []float64{n.MaxLR, n.X0, n.MinLR, n.K, n.Threshold, n.Deadline, n.HardK, n.HardX0} {
 			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return nil, fmt.Errorf("weighting nlirg: parameters must be finite")
+				return nil, fmt.Errorf("weighting %s: parameters must be finite", name)
 			}
 		}
 		if n.MaxLR < 0 || n.MinLR < 0 {
-			return nil, fmt.Errorf("weighting nlirg: nlirg-max and nlirg-min must be ≥ 0")
+			return nil, fmt.Errorf("weighting %s: nlirg-max and nlirg-min must be ≥ 0", name)
 		}
 		if n.Threshold > n.Deadline {
-			return nil, fmt.Errorf("weighting nlirg: nlirg-threshold %g exceeds nlirg-deadline %g", n.Threshold, n.Deadline)
+			return nil, fmt.Errorf("weighting %s: nlirg-threshold %g exceeds nlirg-deadline %g", name, n.Threshold, n.Deadline)
+		}
+		if strings.EqualFold(name, "nlirg-auto") {
+			return newNLIRGAuto(n, p)
 		}
 		return n, nil
 	case "dft":

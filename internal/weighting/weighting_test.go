@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/ytrain/ytrain/formats"
 )
 
 var nan32 = float32(math.NaN())
@@ -96,8 +98,13 @@ func sum(w []float32) (s float32) {
 
 func TestNew(t *testing.T) {
 	p := DefaultParams()
+	scores := writeScores(t, t.TempDir(), "scores.jsonl", formats.JSONL, ramp(200, 0))
 	for _, name := range Names() {
-		s, err := New(strings.ToUpper(name), p)
+		q := p
+		if name == "nlirg-auto" {
+			q.Calibrate = scores
+		}
+		s, err := New(strings.ToUpper(name), q)
 		if err != nil || s.Name() != name {
 			t.Errorf("New(%q) = %v, %v", name, s, err)
 		}
@@ -109,7 +116,7 @@ func TestNew(t *testing.T) {
 	if s, _ := New("nlirg", p); s.(NLIRG).HardX0 != 7 || !s.(NLIRG).BF16 {
 		t.Errorf("nlirg ignores its params: %+v", s)
 	}
-	if _, err := New("nlrig", p); err == nil || !strings.Contains(err.Error(), "none, nlirg, dft, focal, eaft, trunc") {
+	if _, err := New("nlrig", p); err == nil || !strings.Contains(err.Error(), "none, nlirg, nlirg-auto, dft, focal, eaft, trunc") {
 		t.Errorf("unknown name: %v", err)
 	}
 	for _, c := range []struct {
@@ -119,6 +126,8 @@ func TestNew(t *testing.T) {
 		{"nlirg", func(p *Params) { p.NLIRG.K = math.NaN() }},
 		{"nlirg", func(p *Params) { p.NLIRG.MinLR = -1 }},
 		{"nlirg", func(p *Params) { p.NLIRG.Threshold = 16 }},
+		{"nlirg-auto", func(p *Params) { p.NLIRG.K = math.Inf(-1); p.Calibrate = scores }},
+		{"nlirg-auto", func(p *Params) { p.NLIRG.HardX0 = 0; p.Calibrate = scores }},
 		{"focal", func(p *Params) { p.Focal.Gamma = -1 }},
 		{"eaft", func(p *Params) { p.EAFT.TopK = 1 }},
 		{"eaft", func(p *Params) { p.EAFT.Alpha = math.Inf(1) }},
