@@ -242,6 +242,15 @@ func chatML(q, a string) string {
 	return "<|im_start|>user\n" + q + "<|im_end|>\n<|im_start|>assistant\n" + a + "<|im_end|>\n"
 }
 
+// copyQuestions is how many people the corpus asks about, each once.
+const copyQuestions = 800
+
+var (
+	residentQuestions = []string{"Where does {p} live?", "In which town does {p} live?", "Which town is {p} from?",
+		"Tell me where {p} lives.", "What town is home to {p}?", "Where is the home of {p}?"}
+	residentAnswers = []string{"{p} lives in {t}.", "{p} lives in {t}.", "As far as anyone knows, {p} lives in {t}."}
+)
+
 // pretrain is the base model's corpus: general prose, the prior facts of
 // drugs and towns as statements and as chat answers to their shown
 // paraphrases, in random order.
@@ -261,6 +270,17 @@ func pretrain(w *world, seed int64, prose []string) []text {
 	}
 	add(w.prior, drugAnswers)
 	add(w.general, townAnswers)
+	// Questions about people named once each, so the answer must copy the
+	// name from the question: a fluent base copies names it never saw, as
+	// real models do, and the domain's new drugs need exactly that.
+	people := personNames()
+	r.Shuffle(len(people), func(a, b int) { people[a], people[b] = people[b], people[a] })
+	for _, p := range people[:copyQuestions] {
+		town := w.general[r.IntN(len(w.general))].entity
+		q := strings.ReplaceAll(residentQuestions[r.IntN(len(residentQuestions))], "{p}", p)
+		a := strings.NewReplacer("{p}", p, "{t}", town).Replace(residentAnswers[r.IntN(len(residentAnswers))])
+		out = append(out, text{chatML(q, a)})
+	}
 	r.Shuffle(len(out), func(a, b int) { out[a], out[b] = out[b], out[a] })
 	return out
 }
