@@ -19,8 +19,12 @@ type Run struct {
 	Values map[string]any // float64 or string
 }
 
+// groupMetrics are the fields of a summary's "by" groups that compare
+// tables, each as FIELD[GROUP].
+var groupMetrics = []string{"accuracy", "chance_corrected_accuracy"}
+
 // ReadRun reads a summary written by evaluate (any JSON object works: its
-// numbers and strings are compared).
+// numbers and strings are compared, and the accuracies of its "by" groups).
 func ReadRun(path string) (Run, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -35,6 +39,16 @@ func ReadRun(path string) (Run, error) {
 		switch x.(type) {
 		case float64, string:
 			r.Values[k] = x
+		}
+	}
+	if by, ok := v["by"].(map[string]any); ok {
+		for g, x := range by {
+			m, _ := x.(map[string]any)
+			for _, k := range groupMetrics {
+				if f, ok := m[k].(float64); ok {
+					r.Values[k+"["+g+"]"] = f
+				}
+			}
 		}
 	}
 	return r, nil

@@ -3,6 +3,7 @@ package evalmetrics
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/ytrain/ytrain/formats"
+	"github.com/ytrain/ytrain/internal/corpus"
 )
 
 func near(t *testing.T, what string, got, want float64) {
@@ -172,12 +174,12 @@ func TestMatch(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, err := m.Match(c.resp, c.ref); err != nil || got != c.want {
+		if got, err := m.Match(c.resp, c.ref, nil); err != nil || got != c.want {
 			t.Errorf("%s normalize=%v: Match(%q, %q) = %v %v, want %v", c.mode, c.normalize, c.resp, c.ref, got, err, c.want)
 		}
 	}
 	m, _ := NewMatcher("regex", false)
-	if _, err := m.Match("x", "("); err == nil {
+	if _, err := m.Match("x", "(", nil); err == nil {
 		t.Error("invalid reference regex accepted")
 	}
 	if _, err := NewMatcher("fuzzy", false); err == nil {
@@ -319,5 +321,128 @@ func TestCompare(t *testing.T) {
 	}
 	if want := []string{"seq_rep_1.png", "accuracy.png", "score_ppl.png", "custom.png", "curve_eval_loss.png", "curve_loss.png"}; !reflect.DeepEqual(names, want) {
 		t.Errorf("charts %v, want %v", names, want)
+	}
+}
+
+func TestMatchValue(t *testing.T) {
+	choices := []string{"5 mg", "10 mg", "20 mg", "20 mg daily", "0.5 mg", "Ｎｏｒｔｈ"}
+	for _, c := range []struct {
+		resp, ref string
+		want      bool
+	}{
+		{"The dose is 20 mg.", "20 mg", true},
+		{"THE DOSE IS ２０  MG", "20 mg", true},     // folded as --normalize
+		{"The dose is 120 mg.", "20 mg", false},   // not a whole word
+		{"It is 20 mg or 10 mg.", "20 mg", false}, // a second candidate named
+		{"It is 20 mgs", "20 mg", false},          // letters continue the word
+		{"Take 0.5 mg twice.", "5 mg", false},     // a decimal continues the number
+		{"Take 0.5 mg twice.", "0.5 mg", true},    // and 5 mg inside it is no other candidate
+		{"Take 5 mg. Then rest.", "5 mg", true},   // a full stop after is a boundary
+		{"20 mg daily", "20 mg daily", true},      // 20 mg inside the reference does not count
+		{"20 mg daily", "20 mg", false},           // but the longer candidate is another value
+		{"20 mg, not 20 mg daily", "20 mg daily", false},
+		{"(20 mg)", "20 mg", true},
+		{"north", "North", true}, // candidates are folded too
+		{"Ｎｏｒｔｈ and 5 mg", "5 mg", false},
+		{"", "20 mg", false},
+	} {
+		m, _ := NewMatcher("value", false)
+		got, err := m.Match(c.resp, c.ref, choices)
+		if err != nil || got != c.want {
+			t.Errorf("Match(%q, %q) = %v %v, want %v", c.resp, c.ref, got, err, c.want)
+		}
+	}
+	if got := Phrases("剂量是20毫克，20毫克", "20毫克"); !reflect.DeepEqual(got, [][2]int{{9, 17}, {20, 28}}) {
+		t.Errorf("CJK phrases: %v", got) // CJK characters are words alone: no boundary needed
+	}
+	if got := Phrases("20,000 and 20", "20"); !reflect.DeepEqual(got, [][2]int{{11, 13}}) {
+		t.Errorf("thousands: %v", got)
+	}
+	m, _ := NewMatcher("value", false)
+	if _, err := m.Match("20 mg", "20 mg", nil); err == nil || !strings.Contains(err.Error(), "no meta.choices") {
+		t.Errorf("missing choices: %v", err)
+	}
+}
+
+func TestGroups(t *testing.T) {
+	m, _ := NewMatcher("value", false)
+	g := func(s string) *string { return &s }
+	meta := json.RawMessage(`{"kind":"new","choices":["5 mg","20 mg"]}`)
+	meta2 := json.RawMessage(`{"kind":"general","choices":["Paris","Rome"]}`)
+	e := NewEvaluator(Options{Matcher: m})
+	var rs []Result
+	for _, s := range []Sample{
+		{ID: "a", Response: "20 mg", Reference: ref("20 mg"), Meta: meta, Group: g("new"), FinishReason: "stop"},
+		{ID: "b", Response: "5 mg or 20 mg", Reference: ref("20 mg"), Meta: meta, Group: g("new"), FinishReason: "length"},
+		{ID: "c", Response: "Rome Rome", Reference: ref("Rome"), Meta: meta2, Group: g("general"), FinishReason: "stop"},
+	} {
+		r, err := e.Add(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs = append(rs, r)
+	}
+	sum := e.Summary()
+	near(t, "accuracy", *sum.Accuracy, 2.0/3)
+	by := e.Groups()
+	if len(by) != 2 || by["new"].Samples != 2 || by["general"].Samples != 1 {
+		t.Fatalf("groups %+v", by)
+	}
+	near(t, "accuracy new", *by["new"].Accuracy, 0.5)
+	near(t, "accuracy general", *by["general"].Accuracy, 1)
+	near(t, "truncated new", *by["new"].TruncatedShare, 0.5)
+	near(t, "truncated general", *by["general"].TruncatedShare, 0)
+	near(t, "seq_rep_1 general", by["general"].SeqRep1, 0.5) // Rome Rome: 1 unique of 2
+	near(t, "seq_rep_1 all", sum.SeqRep1, (0+0.2+0.5)/3)     // 5 mg or 20 mg: mg twice in 5
+	near(t, "distinct_1 new", by["new"].Distinct1, 4.0/7)    // 20 mg 5 mg or 20 mg: 4 unique of 7
+	b, _ := json.Marshal(rs[0])
+	if want := `{"id":"a","length":2,"seq_rep_1":0,"seq_rep_2":0,"seq_rep_3":0,"seq_rep_4":0,"truncated":false,"correct":true,"group":"new","meta":{"kind":"new","choices":["5 mg","20 mg"]}}`; string(b) != want {
+		t.Errorf("result %s, want %s", b, want)
+	}
+	if NewEvaluator(Options{Matcher: m}).Groups() != nil {
+		t.Error("groups without --by")
+	}
+}
+
+func TestLookup(t *testing.T) {
+	f, err := corpus.ParseObject([]byte(`{"id":7,"meta":{"kind":"new","n":3,"ok":true,"deep":{"x":"y"},"list":[1],"none":null},"flat":"z"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{"meta.kind": "new", "meta.n": "3", "meta.ok": "true", "meta.deep.x": "y", "flat": "z", "id": "7"} {
+		if got, ok, err := Lookup(f, path); got != want || !ok || err != nil {
+			t.Errorf("%s = %q %v %v, want %q", path, got, ok, err, want)
+		}
+	}
+	for _, path := range []string{"meta.absent", "meta.none", "absent.kind", "meta.none.x"} {
+		if _, ok, err := Lookup(f, path); ok || err != nil {
+			t.Errorf("%s: found %v, %v", path, ok, err)
+		}
+	}
+	if _, _, err := Lookup(f, "meta.list"); err == nil || !strings.Contains(err.Error(), "want a string, number or boolean") {
+		t.Errorf("list: %v", err)
+	}
+	if _, _, err := Lookup(f, "flat.x"); err == nil || !strings.Contains(err.Error(), "field flat: want an object") {
+		t.Errorf("flat.x: %v", err)
+	}
+	if _, err := group(f, "meta.kin"); err == nil || !strings.Contains(err.Error(), "no meta.kin field to group by (--by)") {
+		t.Errorf("group: %v", err)
+	}
+	for meta, want := range map[string]string{
+		`{"choices":["a",2]}`:    "[a 2]",
+		`{"kind":"x"}`:           "[]",
+		`{"choices":[]}`:         "meta.choices is empty",
+		`{"choices":[["a"]]}`:    "meta.choices[0]: want a string or number",
+		`{"choices":["a",null]}`: "meta.choices[1]: want a string or number",
+		`"x"`:                    `field "meta": want an object`,
+	} {
+		c, err := choicesOf(json.RawMessage(meta))
+		got := fmt.Sprint(c)
+		if err != nil {
+			got = err.Error()
+		}
+		if !strings.Contains(got, want) {
+			t.Errorf("choicesOf(%s) = %s, want %s", meta, got, want)
+		}
 	}
 }
