@@ -68,18 +68,22 @@ func runName(path string) string {
 
 // counts are summary fields that count things rather than measure them:
 // tabled, never charted.
-var counts = map[string]bool{"samples": true, "truncated_known": true, "with_reference": true, "score_documents": true, "score_targets": true}
+var counts = map[string]bool{"samples": true, "truncated_known": true, "with_reference": true, "score_documents": true, "score_targets": true,
+	"questions": true, "candidates": true}
 
-// metricOrder lists the summary's fields in the order evaluate writes them,
-// then any others alphabetically.
+// metricOrder lists the summaries' fields in the order evaluate and
+// evaluate choices write them, then any others (the groups' FIELD[GROUP]
+// among them) alphabetically.
 func metricOrder(runs []Run) []string {
 	var order []string
 	known := map[string]bool{}
-	for _, t := range []reflect.Type{reflect.TypeFor[Responses](), reflect.TypeFor[HeldOut]()} {
+	for _, t := range []reflect.Type{reflect.TypeFor[Responses](), reflect.TypeFor[HeldOut](), reflect.TypeFor[ChoiceSummary]()} {
 		for i := range t.NumField() {
 			name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-			order = append(order, name)
-			known[name] = true
+			if !known[name] {
+				order = append(order, name)
+				known[name] = true
+			}
 		}
 	}
 	var extra []string

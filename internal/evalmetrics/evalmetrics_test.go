@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -444,5 +446,120 @@ func TestLookup(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("choicesOf(%s) = %s, want %s", meta, got, want)
 		}
+	}
+}
+
+// choiceFiles writes a candidates file and a score file of one target loss
+// list per id.
+func choiceFiles(t *testing.T, choices string, losses map[string][]float32) (string, string) {
+	t.Helper()
+	dir := t.TempDir()
+	var buf bytes.Buffer
+	w := formats.NewWriter(&buf, formats.JSONL, formats.ScoreCodec)
+	for _, id := range slices.Sorted(maps.Keys(losses)) {
+		l := losses[id]
+		w.Write(&formats.Score{ID: id, Loss: l, Entropy: make([]float32, len(l)), NTargets: int32(len(l))})
+	}
+	w.Close()
+	c, s := filepath.Join(dir, "choices.jsonl"), filepath.Join(dir, "scores.jsonl")
+	os.WriteFile(c, []byte(choices), 0o644)
+	os.WriteFile(s, buf.Bytes(), 0o644)
+	return c, s
+}
+
+func TestChoices(t *testing.T) {
+	cand := func(id, q string, correct bool, kind string) string {
+		return fmt.Sprintf(`{"id":%q,"meta":{"question":%q,"correct":%v,"kind":%q}}`+"\n", id, q, correct, kind)
+	}
+	choices := cand("q1/c1", "q1", true, "new") + cand("q1/c2", "q1", false, "new") + cand("q1/c3", "q1", false, "new") +
+		cand("q2/c1", "q2", true, "new") + cand("q2/c2", "q2", false, "new") +
+		cand("q3/c1", "q3", true, "conflicting") + cand("q3/c2", "q3", false, "conflicting") +
+		cand("q3/c3", "q3", false, "conflicting") + cand("q3/c4", "q3", false, "conflicting")
+	losses := map[string][]float32{
+		"q1/c1": {1, 1}, "q1/c2": {3}, "q1/c3": {0.5, 0.5, 2}, // right by 1 nat
+		"q2/c1": {2, 2}, "q2/c2": {1}, // wrong: the wrong answer is 3 nats likelier
+		"q3/c1": {1}, "q3/c2": {1}, "q3/c3": {0.5, 0.5}, "q3/c4": {5}, // a three-way tie: credit 1/3
+		"other": {9}, // scored for something else: ignored
+	}
+	c, s := choiceFiles(t, choices, losses)
+	sum, rows, err := ScoreChoices([]string{c}, []string{s}, "meta.kind", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Questions != 3 || sum.Candidates != 9 || len(sum.By) != 2 {
+		t.Fatalf("summary %+v", sum)
+	}
+	near(t, "accuracy", sum.Accuracy, (1+0+1.0/3)/3)
+	near(t, "chance", sum.Chance, (1.0/3+1.0/2+1.0/4)/3)
+	near(t, "chance corrected", sum.ChanceCorrected, 3.0/23) // (16/36 − 13/36) / (23/36)
+	near(t, "new accuracy", sum.By["new"].Accuracy, 0.5)
+	near(t, "new chance corrected", sum.By["new"].ChanceCorrected, 1.0/7) // (1/2 − 5/12) / (7/12)
+	near(t, "conflicting chance corrected", sum.By["conflicting"].ChanceCorrected, 1.0/9)
+	kind := func(s string) *string { return &s }
+	want := []ChoiceRow{
+		{Question: "q1", Group: kind("new"), Candidates: 3, Pick: "q1/c1", Answer: "q1/c1", Correct: true, Credit: 1, AnswerLoss: 2, Margin: 1},
+		{Question: "q2", Group: kind("new"), Candidates: 2, Pick: "q2/c2", Answer: "q2/c1", Correct: false, Credit: 0, AnswerLoss: 4, Margin: -3},
+		{Question: "q3", Group: kind("conflicting"), Candidates: 4, Pick: "q3/c1", Answer: "q3/c1", Correct: false, Credit: 1.0 / 3, AnswerLoss: 1, Margin: 0},
+	}
+	if !reflect.DeepEqual(rows, want) {
+		t.Errorf("rows\n%+v\nwant\n%+v", rows, want)
+	}
+	if sum, _, _ := ScoreChoices([]string{c}, []string{s}, "", nil); sum.By != nil {
+		t.Errorf("groups without --by: %+v", sum.By)
+	}
+
+	for _, bad := range []struct {
+		choices string
+		losses  map[string][]float32
+		want    string
+	}{
+		{cand("a", "q", true, "new") + cand("b", "q", false, "new"), map[string][]float32{"a": {1}},
+			`choices.jsonl:2: candidate "b" has no score record`},
+		{cand("a", "q", true, "new") + cand("a", "q", false, "new"), map[string][]float32{"a": {1}},
+			`choices.jsonl:2: duplicate id "a" (first at `},
+		{cand("a", "q", true, "new") + cand("b", "q", false, "new") + cand("c", "r", true, "new"), map[string][]float32{"a": {1}, "b": {1}, "c": {1}},
+			`choices.jsonl:3: question "r" has one candidate`},
+		{cand("a", "q", false, "new") + cand("b", "q", false, "new"), map[string][]float32{"a": {1}, "b": {1}},
+			`choices.jsonl:1: question "q" has no correct candidate`},
+		{cand("a", "q", true, "new") + cand("b", "q", true, "new"), map[string][]float32{"a": {1}, "b": {1}},
+			`choices.jsonl:2: question "q" has a second correct candidate "b" (first "a")`},
+		{cand("a", "q", true, "new") + cand("b", "q", false, "general"), map[string][]float32{"a": {1}, "b": {1}},
+			`choices.jsonl:2: candidate "b" is in group "general", another of question "q" in "new"`},
+		{cand("a", "q", true, "new") + cand("b", "q", false, "new"), map[string][]float32{"a": {1}, "b": {}},
+			`score record "b" has no targets`},
+		{`{"id":"a","meta":{"correct":true}}` + "\n", nil, `choices.jsonl:1: no meta.question`},
+		{`{"id":"a","meta":{"question":"q"}}` + "\n", nil, `choices.jsonl:1: no meta.correct`},
+		{`{"id":"a","meta":{"question":"q","correct":"yes"}}` + "\n", nil, `choices.jsonl:1: meta.correct: want true or false, got "yes"`},
+		{`{"id":"a","meta":{"question":"q","correct":true}}` + "\n", nil, `choices.jsonl:1: no meta.kind field to group by (--by)`},
+	} {
+		c, s := choiceFiles(t, bad.choices, bad.losses)
+		if _, _, err := ScoreChoices([]string{c}, []string{s}, "meta.kind", nil); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%s: %v, want %q", bad.choices, err, bad.want)
+		}
+	}
+	// a duplicate score record is named where it is
+	c, s = choiceFiles(t, cand("a", "q", true, "x")+cand("b", "q", false, "x"), map[string][]float32{"a": {1}, "b": {2}})
+	b, _ := os.ReadFile(s)
+	os.WriteFile(s, append(b, b[:bytes.IndexByte(b, '\n')+1]...), 0o644)
+	if _, _, err := ScoreChoices([]string{c}, []string{s}, "", nil); err == nil || !strings.Contains(err.Error(), `scores.jsonl:3: duplicate score record "a"`) {
+		t.Errorf("duplicate score: %v", err)
+	}
+}
+
+func TestReadRunGroups(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ft.json")
+	os.WriteFile(path, []byte(`{"questions":3,"accuracy":0.5,"chance_corrected_accuracy":0.25,
+		"by":{"new":{"accuracy":0.75,"chance_corrected_accuracy":0.5,"questions":2},"general":{"accuracy":1,"seq_rep_4":0.1},"odd":3}}`), 0o644)
+	r, err := ReadRun(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"questions": 3.0, "accuracy": 0.5, "chance_corrected_accuracy": 0.25,
+		"accuracy[new]": 0.75, "chance_corrected_accuracy[new]": 0.5, "accuracy[general]": 1.0}
+	if r.Name != "ft" || !reflect.DeepEqual(r.Values, want) {
+		t.Errorf("run %+v, want %v", r, want)
+	}
+	if got := metricOrder([]Run{r}); !reflect.DeepEqual(got, []string{"accuracy", "questions", "chance_corrected_accuracy", "accuracy[general]", "accuracy[new]", "chance_corrected_accuracy[new]"}) {
+		t.Errorf("order %q", got)
 	}
 }
