@@ -562,4 +562,10 @@ func TestReadRunGroups(t *testing.T) {
 	if got := metricOrder([]Run{r}); !reflect.DeepEqual(got, []string{"accuracy", "questions", "chance_corrected_accuracy", "accuracy[general]", "accuracy[new]", "chance_corrected_accuracy[new]"}) {
 		t.Errorf("order %q", got)
 	}
+	// a group value is no safe file name: the chart's name is cleaned
+	r.Values = map[string]any{"accuracy[velmorin/dose]": 0.5}
+	files, err := Plot(filepath.Join(filepath.Dir(path), "charts"), []Run{r}, nil)
+	if err != nil || len(files) != 1 || filepath.Base(files[0]) != "accuracy_velmorin_dose.png" {
+		t.Errorf("charts %v %v", files, err)
+	}
 }
