@@ -1,9 +1,11 @@
 // Package evaluate is the evaluate command: generated answers measured
 // (repetition, diversity, length, truncation, format, JSON schema, accuracy),
-// the held-out loss of score records, and runs compared side by side. It
-// never links libtorch.
+// the held-out loss of score records, multiple-choice accuracy by
+// log-likelihood, and runs compared side by side. It never links libtorch.
 //
 //	evaluate --format-regex '[A-D]' --match exact generated.jsonl > ft.json
+//	evaluate --match value --by meta.kind answers.jsonl > ft.json
+//	evaluate choices --scores choice_scores.arrow choices.jsonl > ft_mc.json
 //	evaluate compare base.json ft.json --plot charts/
 package evaluate
 
@@ -26,6 +28,9 @@ func Main() {
 	cli.Main("evaluate", func(args []string) error {
 		if len(args) > 0 && args[0] == "compare" {
 			return compare(args[1:])
+		}
+		if len(args) > 0 && args[0] == "choices" {
+			return choices(args[1:])
 		}
 		return run(args)
 	})

@@ -19,8 +19,12 @@ type Run struct {
 	Values map[string]any // float64 or string
 }
 
+// groupMetrics are the fields of a summary's "by" groups that compare
+// tables, each as FIELD[GROUP].
+var groupMetrics = []string{"accuracy", "chance_corrected_accuracy"}
+
 // ReadRun reads a summary written by evaluate (any JSON object works: its
-// numbers and strings are compared).
+// numbers and strings are compared, and the accuracies of its "by" groups).
 func ReadRun(path string) (Run, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -35,6 +39,16 @@ func ReadRun(path string) (Run, error) {
 		switch x.(type) {
 		case float64, string:
 			r.Values[k] = x
+		}
+	}
+	if by, ok := v["by"].(map[string]any); ok {
+		for g, x := range by {
+			m, _ := x.(map[string]any)
+			for _, k := range groupMetrics {
+				if f, ok := m[k].(float64); ok {
+					r.Values[k+"["+g+"]"] = f
+				}
+			}
 		}
 	}
 	return r, nil
@@ -54,18 +68,22 @@ func runName(path string) string {
 
 // counts are summary fields that count things rather than measure them:
 // tabled, never charted.
-var counts = map[string]bool{"samples": true, "truncated_known": true, "with_reference": true, "score_documents": true, "score_targets": true}
+var counts = map[string]bool{"samples": true, "truncated_known": true, "with_reference": true, "score_documents": true, "score_targets": true,
+	"questions": true, "candidates": true}
 
-// metricOrder lists the summary's fields in the order evaluate writes them,
-// then any others alphabetically.
+// metricOrder lists the summaries' fields in the order evaluate and
+// evaluate choices write them, then any others (the groups' FIELD[GROUP]
+// among them) alphabetically.
 func metricOrder(runs []Run) []string {
 	var order []string
 	known := map[string]bool{}
-	for _, t := range []reflect.Type{reflect.TypeFor[Responses](), reflect.TypeFor[HeldOut]()} {
+	for _, t := range []reflect.Type{reflect.TypeFor[Responses](), reflect.TypeFor[HeldOut](), reflect.TypeFor[ChoiceSummary]()} {
 		for i := range t.NumField() {
 			name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-			order = append(order, name)
-			known[name] = true
+			if !known[name] {
+				order = append(order, name)
+				known[name] = true
+			}
 		}
 	}
 	var extra []string

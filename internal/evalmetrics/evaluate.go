@@ -10,28 +10,31 @@ import (
 )
 
 // Sample is one generated answer, as generate writes it: {"id", "prompt",
-// "response", "reference"?, "finish_reason"?, "n_tokens"?}.
+// "response", "reference"?, "finish_reason"?, "n_tokens"?, "meta"?}.
 type Sample struct {
 	ID           string
 	Response     string
-	Reference    *string // nil: no reference to score against
-	FinishReason string  // "stop", "length" or "" when absent
-	NTokens      *int    // generated tokens, when the producer says
+	Reference    *string         // nil: no reference to score against
+	FinishReason string          // "stop", "length" or "" when absent
+	NTokens      *int            // generated tokens, when the producer says
+	Meta         json.RawMessage // the question's meta, carried to the results
+	Group        *string         // the --by value; nil: not grouped
 }
 
 // ReadSamples reads JSON Lines from paths ("-" is stdin), taking the answer
-// from field. A record without an "id" (string or number) is named FILE:N,
-// N its 1-based position. add is called for each sample in order.
-func ReadSamples(paths []string, stdin io.Reader, field string, add func(Sample) error) error {
+// from field and, when by is set, the group from that dotted path
+// ("meta.kind"). A record without an "id" (string or number) is named
+// FILE:N, N its 1-based position. add is called for each sample in order.
+func ReadSamples(paths []string, stdin io.Reader, field, by string, add func(Sample) error) error {
 	for _, p := range paths {
-		if err := readSampleFile(p, stdin, field, add); err != nil {
+		if err := readSampleFile(p, stdin, field, by, add); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func readSampleFile(path string, stdin io.Reader, field string, add func(Sample) error) error {
+func readSampleFile(path string, stdin io.Reader, field, by string, add func(Sample) error) error {
 	rs, err := corpus.OpenRecords(path, "jsonl", stdin)
 	if err != nil {
 		return err
@@ -46,6 +49,11 @@ func readSampleFile(path string, stdin io.Reader, field string, add func(Sample)
 			return err
 		}
 		s, err := sample(rec, field)
+		if err == nil && by != "" {
+			var g string
+			g, err = group(rec.Fields, by)
+			s.Group = &g
+		}
 		if err == nil {
 			err = add(s)
 		}
@@ -85,6 +93,9 @@ func sample(rec *corpus.Record, field string) (Sample, error) {
 			return s, fmt.Errorf(`field "n_tokens": want a count, got %s`, corpus.Clip(raw))
 		}
 	}
+	if m, ok := f.Get("meta"); ok && string(m) != "null" {
+		s.Meta = m
+	}
 	return s, nil
 }
 
@@ -110,12 +121,22 @@ type Result struct {
 	JSONValid   *bool   `json:"json_valid,omitempty"`
 	JSONError   string  `json:"json_error,omitempty"`
 	Correct     *bool   `json:"correct,omitempty"` // absent: no reference
+	Group       *string `json:"group,omitempty"`   // the --by value
+	// The answer's meta as generate copied it from the question, so that
+	// results can be clustered by fact downstream.
+	Meta json.RawMessage `json:"meta,omitempty"`
 }
 
-// Evaluator accumulates measures over samples; only the distinct-n sets
-// grow with the input.
+// Evaluator accumulates measures over samples, overall and per --by group;
+// only the distinct-n sets grow with the input.
 type Evaluator struct {
-	opt                                Options
+	opt    Options
+	all    tally
+	groups map[string]*tally
+}
+
+// tally is the running sums of one set of answers.
+type tally struct {
 	n, length                          int
 	seqRep                             [MaxN]float64
 	distinct                           [MaxN]distinct
@@ -123,7 +144,9 @@ type Evaluator struct {
 	withRef, correct                   int
 }
 
-func NewEvaluator(opt Options) *Evaluator { return &Evaluator{opt: opt} }
+func NewEvaluator(opt Options) *Evaluator {
+	return &Evaluator{opt: opt, groups: map[string]*tally{}}
+}
 
 // Add measures one sample.
 func (e *Evaluator) Add(s Sample) (Result, error) {
@@ -135,51 +158,74 @@ func (e *Evaluator) Add(s Sample) (Result, error) {
 	} else {
 		units = Words(s.Response)
 	}
-	r := Result{ID: s.ID, Length: len(units)}
+	r := Result{ID: s.ID, Length: len(units), Group: s.Group, Meta: s.Meta}
 	reps := [MaxN]*float64{&r.SeqRep1, &r.SeqRep2, &r.SeqRep3, &r.SeqRep4}
 	for n := 1; n <= MaxN; n++ {
 		*reps[n-1] = SeqRep(units, n)
-		e.seqRep[n-1] += *reps[n-1]
-		e.distinct[n-1].add(units, n)
 	}
-	e.n++
-	e.length += len(units)
 	if t, ok := e.truncatedAt(s, ids); ok {
 		r.Truncated = &t
-		e.known++
-		if t {
-			e.truncated++
-		}
 	}
 	if e.opt.FormatRegex != nil {
 		ok := e.opt.FormatRegex.MatchString(s.Response)
 		r.FormatMatch = &ok
-		if ok {
-			e.formatOK++
-		}
 	}
 	if e.opt.Schema != nil {
 		err := e.opt.Schema.ValidateText(s.Response)
 		ok := err == nil
 		r.JSONValid = &ok
-		if ok {
-			e.jsonOK++
-		} else {
+		if !ok {
 			r.JSONError = err.Error()
 		}
 	}
 	if s.Reference != nil {
-		ok, err := e.opt.Matcher.Match(s.Response, *s.Reference)
+		var choices []string
+		if e.opt.Matcher.NeedsChoices() {
+			var err error
+			if choices, err = choicesOf(s.Meta); err != nil {
+				return r, err
+			}
+		}
+		ok, err := e.opt.Matcher.Match(s.Response, *s.Reference, choices)
 		if err != nil {
 			return r, err
 		}
 		r.Correct = &ok
-		e.withRef++
-		if ok {
-			e.correct++
+	}
+	e.all.add(&r, units)
+	if s.Group != nil {
+		g := e.groups[*s.Group]
+		if g == nil {
+			g = &tally{}
+			e.groups[*s.Group] = g
 		}
+		g.add(&r, units)
 	}
 	return r, nil
+}
+
+func (t *tally) add(r *Result, units []string) {
+	t.n++
+	t.length += r.Length
+	reps := [MaxN]float64{r.SeqRep1, r.SeqRep2, r.SeqRep3, r.SeqRep4}
+	for n := 1; n <= MaxN; n++ {
+		t.seqRep[n-1] += reps[n-1]
+		t.distinct[n-1].add(units, n)
+	}
+	count := func(b *bool, known, yes *int) {
+		if b != nil {
+			if known != nil {
+				*known++
+			}
+			if *b {
+				*yes++
+			}
+		}
+	}
+	count(r.Truncated, &t.known, &t.truncated)
+	count(r.FormatMatch, nil, &t.formatOK)
+	count(r.JSONValid, nil, &t.jsonOK)
+	count(r.Correct, &t.withRef, &t.correct)
 }
 
 // truncatedAt says whether the answer hit --max-new-tokens without ending:
@@ -220,10 +266,12 @@ type Responses struct {
 	Accuracy       *float64 `json:"accuracy,omitempty"` // of those with a reference
 }
 
-// Summary is evaluate's JSON summary; either part may be absent.
+// Summary is evaluate's JSON summary; either part may be absent. With --by,
+// By holds the answers' summary per group value.
 type Summary struct {
 	*Responses
 	*HeldOut
+	By map[string]*Responses `json:"by,omitempty"`
 }
 
 func share(k, n int) *float64 {
@@ -236,28 +284,42 @@ func share(k, n int) *float64 {
 
 // Summary returns the means and shares over the samples added; nil when
 // there were none.
-func (e *Evaluator) Summary() *Responses {
-	if e.n == 0 {
+func (e *Evaluator) Summary() *Responses { return e.summary(&e.all) }
+
+// Groups returns the summary of each --by group; nil without groups.
+func (e *Evaluator) Groups() map[string]*Responses {
+	if len(e.groups) == 0 {
 		return nil
 	}
-	n := float64(e.n)
-	r := &Responses{Samples: e.n, Unit: "word", MeanLength: float64(e.length) / n,
-		TruncatedKnown: e.known, TruncatedShare: share(e.truncated, e.known), WithReference: e.withRef,
-		Accuracy: share(e.correct, e.withRef)}
+	out := make(map[string]*Responses, len(e.groups))
+	for g, t := range e.groups {
+		out[g] = e.summary(t)
+	}
+	return out
+}
+
+func (e *Evaluator) summary(t *tally) *Responses {
+	if t.n == 0 {
+		return nil
+	}
+	n := float64(t.n)
+	r := &Responses{Samples: t.n, Unit: "word", MeanLength: float64(t.length) / n,
+		TruncatedKnown: t.known, TruncatedShare: share(t.truncated, t.known), WithReference: t.withRef,
+		Accuracy: share(t.correct, t.withRef)}
 	if e.opt.Encode != nil {
 		r.Unit = "token"
 	}
 	reps := [MaxN]*float64{&r.SeqRep1, &r.SeqRep2, &r.SeqRep3, &r.SeqRep4}
 	dist := [MaxN]*float64{&r.Distinct1, &r.Distinct2, &r.Distinct3, &r.Distinct4}
 	for i := range MaxN {
-		*reps[i] = e.seqRep[i] / n
-		*dist[i] = e.distinct[i].value()
+		*reps[i] = t.seqRep[i] / n
+		*dist[i] = t.distinct[i].value()
 	}
 	if e.opt.FormatRegex != nil {
-		r.FormatShare = share(e.formatOK, e.n)
+		r.FormatShare = share(t.formatOK, t.n)
 	}
 	if e.opt.Schema != nil {
-		r.JSONValidShare = share(e.jsonOK, e.n)
+		r.JSONValidShare = share(t.jsonOK, t.n)
 	}
 	return r
 }

@@ -23,6 +23,7 @@ type Flags struct {
 	Schema      string
 	Match       string
 	Normalize   bool
+	By          string
 	Scores      []string
 	Output      string
 }
@@ -35,8 +36,9 @@ func (f *Flags) Register(fs *pflag.FlagSet) {
 	fs.IntVar(&f.MaxNew, "max-new-tokens", 0, "the generation limit, to tell truncated answers (0: from finish_reason only)")
 	fs.StringVar(&f.FormatRegex, "format-regex", "", "RE2 pattern every answer should match in full")
 	fs.StringVar(&f.Schema, "json-schema", "", "JSON Schema file answers should satisfy")
-	fs.StringVar(&f.Match, "match", "exact", "accuracy against reference: exact, contains or regex (reference is a pattern found in the answer)")
+	fs.StringVar(&f.Match, "match", "exact", "accuracy against reference: exact, contains, regex (reference is a pattern found in the answer) or value (the reference and no other of meta.choices, as whole words)")
 	fs.BoolVar(&f.Normalize, "normalize", false, "match after folding full-width forms, case and white space")
+	fs.StringVar(&f.By, "by", "", "also summarise per value of this field, a dotted path such as meta.kind")
 	fs.StringArrayVar(&f.Scores, "scores", nil, "score records of a held-out corpus to summarise (repeatable)")
 	fs.StringVarP(&f.Output, "output", "o", "", "per-sample results (JSON Lines); written whole or not at all")
 }
@@ -109,7 +111,7 @@ func (f *Flags) Run(fs *pflag.FlagSet, inputs []string, stdin io.Reader, stdout 
 		if len(inputs) == 0 {
 			return nil
 		}
-		return ReadSamples(inputs, stdin, f.Field, func(s Sample) error {
+		return ReadSamples(inputs, stdin, f.Field, f.By, func(s Sample) error {
 			r, err := ev.Add(s)
 			if err != nil || enc == nil {
 				return err
@@ -126,5 +128,6 @@ func (f *Flags) Run(fs *pflag.FlagSet, inputs []string, stdin io.Reader, stdout 
 		return nil, err
 	}
 	sum.Responses = ev.Summary()
+	sum.By = ev.Groups()
 	return sum, nil
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -90,7 +91,7 @@ func drawCharts(dir string, runs []Run, curves []Curve) ([]string, error) {
 		p.Add(bars)
 		p.NominalX(names...)
 		p.X.Min, p.X.Max = -0.5, float64(len(names))-0.5 // room for the outer bars
-		path := filepath.Join(dir, m+".png")
+		path := filepath.Join(dir, strings.Trim(unsafeChars.ReplaceAllString(m, "_"), "_")+".png")
 		if err := p.Save(5*vg.Inch, 3.5*vg.Inch, path); err != nil {
 			return files, err
 		}

@@ -1,0 +1,53 @@
+package evaluate
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/ytrain/ytrain/formats"
+	"github.com/ytrain/ytrain/internal/cli"
+	"github.com/ytrain/ytrain/internal/evalmetrics"
+)
+
+// choices is multiple-choice accuracy by log-likelihood: each question's
+// pick is its candidate answer with the lowest summed loss.
+func choices(args []string) error {
+	fs := cli.Flags("evaluate choices", usage)
+	scores := fs.StringArray("scores", nil, "score records of the tokenized candidate answers (Arrow or JSON Lines; repeatable)")
+	by := fs.String("by", "meta.kind", `also summarise per value of this field ("" for none)`)
+	output := fs.StringP("output", "o", "", "per-question results (JSON Lines); written whole or not at all")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	sum, rows, err := evalmetrics.ScoreChoices(fs.Args(), *scores, *by, os.Stdin)
+	if err != nil {
+		return err
+	}
+	if *output != "" {
+		err := formats.WriteFile(*output, os.Stdout, func(w io.Writer) error {
+			enc := json.NewEncoder(w)
+			enc.SetEscapeHTML(false)
+			for _, r := range rows {
+				if err := enc.Encode(r); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	b, err := json.MarshalIndent(sum, "", "  ")
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stdout.Write(append(b, '\n')); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "evaluate choices: %d questions, %d candidates; accuracy %.4g, chance %.4g\n",
+		sum.Questions, sum.Candidates, sum.Accuracy, sum.Chance)
+	return nil
+}
