@@ -22,7 +22,8 @@ type hypothesis struct {
 	Hi         *float64           `json:"ci_hi,omitempty"`
 	P          *float64           `json:"p,omitempty"`
 	PHolm      *float64           `json:"p_holm,omitempty"`
-	Verdict    string             `json:"verdict"` // holds, not shown, not run
+	Verdict    string             `json:"verdict"`            // holds, not shown, not run
+	Opposite   bool               `json:"opposite,omitempty"` // not shown, and would hold the other way
 	PerNoise   map[string]float64 `json:"per_noise,omitempty"`
 	stat       func(w []float64) float64
 }
@@ -141,11 +142,12 @@ func test(hs []*hypothesis, b *boot) {
 		}
 		est := ests[i]
 		h.Estimate, h.Lo, h.Hi, h.P, h.PHolm = num(est.Value), num(est.Lo), num(est.Hi), num(est.P), num(adj[i])
-		side := (h.Direction > 0 && est.Lo > 0) || (h.Direction < 0 && est.Hi < 0)
+		above, below := est.Lo > 0, est.Hi < 0
 		h.Verdict = "not shown"
-		if side && adj[i] < alpha {
+		if adj[i] < alpha && ((h.Direction > 0 && above) || (h.Direction < 0 && below)) {
 			h.Verdict = "holds"
 		}
+		h.Opposite = adj[i] < alpha && ((h.Direction > 0 && below) || (h.Direction < 0 && above))
 	}
 }
 

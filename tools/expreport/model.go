@@ -196,9 +196,9 @@ type lrScore struct {
 
 // selection is what PLAN.md's rule saw for one arm and noise level.
 type selection struct {
-	NVal   int       `json:"n_val"` // validation questions per run
-	Scores []lrScore `json:"scores"`
-	Chosen int       `json:"-"`
+	NVal   int // validation questions per run
+	Scores []lrScore
+	Chosen int
 }
 
 func selectLR(cs []*cell) *selection {

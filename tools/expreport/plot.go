@@ -9,6 +9,7 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
 )
 
 // pareto draws one noise level's curves: per arm, one point per lr (means
@@ -36,12 +37,14 @@ func (e *experiment) pareto(noise, kind string) ([]byte, error) {
 			continue
 		}
 		var pts plotter.XYs
+		var lrs []string
 		for _, c := range e.sweeps[sweepKey{noise, m}] {
 			x, y := lossChange(c, ones), acc(c, ones)-baseAcc
 			if math.IsNaN(x) || math.IsNaN(y) {
 				continue
 			}
 			pts = append(pts, plotter.XY{X: x, Y: y})
+			lrs = append(lrs, c.lr)
 			ymin, ymax = math.Min(ymin, y), math.Max(ymax, y)
 		}
 		if len(pts) == 0 {
@@ -53,9 +56,26 @@ func (e *experiment) pareto(noise, kind string) ([]byte, error) {
 		}
 		l.Color, s.Color = plotutil.Color(i), plotutil.Color(i)
 		s.Shape = plotutil.Shape(i)
-		p.Add(l, s)
+		labels, err := plotter.NewLabels(plotter.XYLabels{XYs: pts, Labels: lrs})
+		if err != nil {
+			return nil, err
+		}
+		for j := range labels.TextStyle {
+			labels.TextStyle[j].Font.Size = vg.Points(7)
+			labels.TextStyle[j].Color = plotutil.Color(i)
+		}
+		p.Add(l, s, labels)
 		p.Legend.Add(m, l, s)
 	}
+	// the base: every arm's curve starts here (lr → 0)
+	origin, err := plotter.NewScatter(plotter.XYs{{}})
+	if err != nil {
+		return nil, err
+	}
+	origin.Shape = draw.CircleGlyph{}
+	origin.Radius = vg.Points(4)
+	p.Add(origin)
+	p.Legend.Add("base", origin)
 	budget, err := plotter.NewLine(plotter.XYs{{X: budgetLoss, Y: ymin}, {X: budgetLoss, Y: ymax}})
 	if err != nil {
 		return nil, err

@@ -38,10 +38,11 @@ type cellOut struct {
 }
 
 type selectionOut struct {
-	Arm      string `json:"arm"`
-	Noise    string `json:"noise"`
-	ChosenLR string `json:"chosen_lr"`
-	*selection
+	Arm      string    `json:"arm"`
+	Noise    string    `json:"noise"`
+	ChosenLR string    `json:"chosen_lr"`
+	NVal     int       `json:"n_val"` // validation questions per run
+	Scores   []lrScore `json:"scores"`
 }
 
 type budgetOut struct {
@@ -82,7 +83,7 @@ func (e *experiment) analyse(o options) *results {
 		for _, m := range e.methods {
 			k := sweepKey{n, m}
 			if s := e.sel[k]; s != nil {
-				res.Selection = append(res.Selection, selectionOut{Arm: m, Noise: n, ChosenLR: e.chosen[k].lr, selection: s})
+				res.Selection = append(res.Selection, selectionOut{Arm: m, Noise: n, ChosenLR: e.chosen[k].lr, NVal: s.NVal, Scores: s.Scores})
 			}
 			for _, c := range e.sweeps[k] {
 				out := cellOut{Arm: m, Noise: n, LR: c.lr, Chosen: e.chosen[k] == c, Runs: len(c.runs), Metrics: map[string]value{}}
@@ -186,7 +187,8 @@ func (e *experiment) markdown(res *results, o options) string {
 
 	// lr selection
 	b.WriteString("\n## Learning rate selection\n\nValidation domain accuracy (generated, mean over seeds) of every lr; the chosen lr in bold. " +
-		"The highest wins; lrs within 1/n of it (n: validation questions per run) tie, and the smallest of them is chosen. Test numbers play no part.\n\n")
+		"The highest wins; lrs within 1/n of it (n: validation questions per run) tie, and the smallest of them is chosen. " +
+		"Each noise level is its own training set and chooses its own lr. Test numbers play no part.\n\n")
 	lrs := e.allLRs()
 	fmt.Fprintf(&b, "| arm | noise | n | %s | chosen |\n|---|---|---|%s---|\n", strings.Join(lrs, " | "), strings.Repeat("---|", len(lrs)))
 	for _, s := range res.Selection {
@@ -255,6 +257,9 @@ func (e *experiment) markdown(res *results, o options) string {
 		verdict := "**" + h.Verdict + "**"
 		if h.NotRun != "" {
 			verdict = "not run (" + h.NotRun + ")"
+		}
+		if h.Opposite {
+			verdict += " (the other way at Holm p < 0.05)"
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", h.ID, h.Statement, h.Statistic, est, fmtP(h.P), fmtP(h.PHolm), verdict, h.Prediction)
 	}

@@ -54,18 +54,27 @@ type estimate struct {
 // where stat is NaN (a stratum left without facts the statistic needs) is
 // left out of the interval.
 func (b *boot) estimate(stat func(w []float64) float64) estimate {
-	v := stat(b.ones)
+	v := clean(stat(b.ones))
 	if math.IsNaN(v) {
 		return estimate{math.NaN(), math.NaN(), math.NaN(), math.NaN()}
 	}
 	xs := make([]float64, 0, len(b.reps))
 	for _, w := range b.reps {
-		if x := stat(w); !math.IsNaN(x) {
+		if x := clean(stat(w)); !math.IsNaN(x) {
 			xs = append(xs, x)
 		}
 	}
 	sort.Float64s(xs)
 	return estimate{Value: v, Lo: quantile(xs, 0.025), Hi: quantile(xs, 0.975), P: pTwoSided(v, xs)}
+}
+
+// clean rounds float dust to 0, so that a difference of equal accuracies
+// summed in another order is 0 and not on one side of it.
+func clean(x float64) float64 {
+	if math.Abs(x) < 1e-12 {
+		return 0
+	}
+	return x
 }
 
 // quantile of sorted xs, linear between order statistics (R's type 7).

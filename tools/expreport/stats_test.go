@@ -158,3 +158,30 @@ func TestBootstrapStrata(t *testing.T) {
 		}
 	}
 }
+
+// A verdict needs the Holm p below α and the interval on the predicted side.
+func TestVerdicts(t *testing.T) {
+	g, s := oneSeed(60, 1, func(i int) bool { return i%3 != 0 }) // accuracy 2/3
+	b := newBoot(g, 1000, 1)
+	acc := func(w []float64) float64 { return s.mean(w, accuracy, g.kinds, "") }
+	hs := []*hypothesis{
+		{ID: "up", Direction: +1, stat: func(w []float64) float64 { return acc(w) - 0.2 }},   // clearly > 0
+		{ID: "down", Direction: -1, stat: func(w []float64) float64 { return acc(w) - 0.2 }}, // clearly the other way
+		{ID: "flat", Direction: +1, stat: func(w []float64) float64 { return acc(w) - 2.0/3 }},
+		{ID: "absent", Direction: +1},
+	}
+	test(hs, b)
+	want := []struct {
+		verdict  string
+		opposite bool
+	}{{"holds", false}, {"not shown", true}, {"not shown", false}, {"not run", false}}
+	for i, h := range hs {
+		if h.Verdict != want[i].verdict || h.Opposite != want[i].opposite {
+			t.Errorf("%s: verdict %q opposite %v, want %+v", h.ID, h.Verdict, h.Opposite, want[i])
+		}
+	}
+	// flat's observed statistic is 0: p 1, and Holm over three leaves it 1
+	if *hs[2].P != 1 || *hs[2].PHolm != 1 || hs[3].PHolm != nil {
+		t.Errorf("flat p %v Holm %v; absent Holm %v", *hs[2].P, *hs[2].PHolm, hs[3].PHolm)
+	}
+}
