@@ -37,8 +37,12 @@ type factKey struct {
 // registry numbers the facts of every data seed; weights are indexed by it.
 type registry struct {
 	index  map[factKey]int
-	kinds  []string // by index
+	kinds  []string // by index; "" for a seed's slot
 	strata map[stratum][]int
+	// seeds' slots in the weights, by level ("data", "init"): only
+	// --resample-seeds draws them; otherwise they weigh 1
+	slots    map[factKey]int
+	seedSets map[string][]int
 }
 
 // stratum is a data seed's facts of one kind: the bootstrap draws within it,
@@ -49,10 +53,23 @@ type stratum struct {
 }
 
 func newRegistry() *registry {
-	return &registry{index: map[factKey]int{}, strata: map[stratum][]int{}}
+	return &registry{index: map[factKey]int{}, strata: map[stratum][]int{}, slots: map[factKey]int{}, seedSets: map[string][]int{}}
 }
 
-// ones weighs every fact once: the data as it is.
+// slot is the weight index of a seed of a level (data or init).
+func (g *registry) slot(level string, seed int) int {
+	k := factKey{seed, level}
+	if i, ok := g.slots[k]; ok {
+		return i
+	}
+	i := len(g.kinds)
+	g.kinds = append(g.kinds, "")
+	g.slots[k] = i
+	g.seedSets[level] = append(g.seedSets[level], i)
+	return i
+}
+
+// ones weighs every fact and seed once: the data as it is.
 func (g *registry) ones() []float64 {
 	w := make([]float64, len(g.kinds))
 	for i := range w {
@@ -87,6 +104,7 @@ type factRow struct {
 // set is one run's answers to one question set, summed per fact.
 type set struct {
 	rows      []factRow
+	byKind    map[string][]factRow // the same rows by fact kind
 	questions int
 }
 
@@ -102,6 +120,7 @@ type armRun struct {
 	heldout    float64   // score_mean_loss of held-out general prose
 	kinds      []string  // the registry's, by fact
 	ones       []float64 // every fact weighed once
+	slots      [2]int    // weight indices of the data and init seed
 }
 
 var runDir = regexp.MustCompile(`^n([0-9.eE+-]+)-d([0-9]+)-i([0-9]+)$`)
@@ -315,5 +334,10 @@ func readSamples(path string, data int, choices bool, g *registry) (*set, error)
 		s.rows = append(s.rows, *fr)
 	}
 	sort.Slice(s.rows, func(i, j int) bool { return s.rows[i].fact < s.rows[j].fact })
+	s.byKind = map[string][]factRow{}
+	for _, r := range s.rows {
+		k := g.kinds[r.fact]
+		s.byKind[k] = append(s.byKind[k], r)
+	}
 	return s, nil
 }

@@ -5,7 +5,8 @@
 // accuracy, accuracy at a forgetting budget, and H1–H4 with Holm-adjusted
 // p-values.
 //
-//	go run ./tools/expreport [-o experiment/out] [--resamples 2000] [--seed 1] [--deviations FILE] [--skip-incomplete] RUNS
+//	go run ./tools/expreport [-o experiment/out] [--resamples 2000] [--seed 1] [--deviations FILE]
+//	    [--skip-incomplete] [--resample-seeds] RUNS
 //
 // RUNS holds n<noise>-d<dataseed>-i<initseed>/<arm>/, arm "base" or
 // METHOD-lrLR (split on the last "-lr"), each with evaluate's per-answer
@@ -43,6 +44,7 @@ func run(args []string, stderr io.Writer) error {
 	resamples := fs.Int("resamples", 2000, "bootstrap resamples")
 	seed := fs.Uint64("seed", 1, "seed of the bootstrap's generator")
 	deviations := fs.String("deviations", "", "markdown file for the report's Deviations section")
+	seeds := fs.Bool("resample-seeds", false, "also draw data and init seeds with replacement in each resample (a sensitivity check; PLAN.md resamples facts only)")
 	skip := fs.Bool("skip-incomplete", false, "skip arm folders missing a file (a run still going) instead of failing")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -56,7 +58,7 @@ func run(args []string, stderr io.Writer) error {
 	if *resamples < 100 {
 		return fmt.Errorf("--resamples %d: want at least 100", *resamples)
 	}
-	o := options{runs: fs.Arg(0), resamples: *resamples, seed: *seed, skipIncomplete: *skip}
+	o := options{runs: fs.Arg(0), resamples: *resamples, seed: *seed, skipIncomplete: *skip, resampleSeeds: *seeds}
 	if *deviations != "" {
 		b, err := os.ReadFile(*deviations)
 		if err != nil {

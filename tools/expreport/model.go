@@ -46,6 +46,9 @@ func group(runs []*armRun, g *registry) (*experiment, error) {
 	bases := map[folder]*armRun{}
 	byData := map[int]*armRun{}
 	noiseVal := map[string]float64{}
+	for _, r := range runs {
+		r.slots = [2]int{g.slot("data", r.data), g.slot("init", r.init)}
+	}
 	ones := g.ones()
 	for _, r := range runs {
 		r.kinds, r.ones = g.kinds, ones
@@ -120,38 +123,46 @@ type metric struct {
 	noFacts            bool // no fact structure: mean with min–max over seeds
 }
 
-// perRun averages f over a cell's runs.
-func perRun(c *cell, f func(r, base *armRun) float64) float64 {
-	xs := make([]float64, len(c.runs))
+// perRun averages f over a cell's runs, each weighed by its seeds' weights
+// in w (1 unless --resample-seeds).
+func perRun(c *cell, w []float64, f func(r, base *armRun) float64) float64 {
+	sum, n := 0.0, 0.0
 	for i, r := range c.runs {
-		xs[i] = f(r, c.bases[i])
+		if x := f(r, c.bases[i]); !math.IsNaN(x) {
+			k := w[r.slots[0]] * w[r.slots[1]]
+			sum += k * x
+			n += k
+		}
 	}
-	return meanOf(xs)
+	if n == 0 {
+		return math.NaN()
+	}
+	return sum / n
 }
 
 func setMean(name string, f field, kind string) func(c *cell, w []float64) float64 {
 	return func(c *cell, w []float64) float64 {
-		return perRun(c, func(r, _ *armRun) float64 { return r.sets[name].mean(w, f, c.kinds(), kind) })
+		return perRun(c, w, func(r, _ *armRun) float64 { return r.sets[name].mean(w, f, c.kinds(), kind) })
 	}
 }
 
 func (c *cell) kinds() []string { return c.runs[0].kinds }
 
 func generalKept(c *cell, w []float64) float64 {
-	arm := perRun(c, func(r, _ *armRun) float64 { return r.sets["general"].mean(w, accuracy, c.kinds(), "") })
-	base := perRun(c, func(_, b *armRun) float64 { return b.sets["general"].mean(w, accuracy, c.kinds(), "") })
+	arm := perRun(c, w, func(r, _ *armRun) float64 { return r.sets["general"].mean(w, accuracy, c.kinds(), "") })
+	base := perRun(c, w, func(_, b *armRun) float64 { return b.sets["general"].mean(w, accuracy, c.kinds(), "") })
 	if base == 0 {
 		return math.NaN()
 	}
 	return arm / base
 }
 
-func lossChange(c *cell, _ []float64) float64 {
-	return perRun(c, func(r, b *armRun) float64 { return r.heldout - b.heldout })
+func lossChange(c *cell, w []float64) float64 {
+	return perRun(c, w, func(r, b *armRun) float64 { return r.heldout - b.heldout })
 }
 
 func overfitGap(c *cell, w []float64) float64 {
-	return perRun(c, func(r, _ *armRun) float64 {
+	return perRun(c, w, func(r, _ *armRun) float64 {
 		return r.sets["trainq"].mean(w, accuracy, c.kinds(), "") - r.sets["test"].mean(w, accuracy, c.kinds(), "")
 	})
 }
@@ -210,7 +221,7 @@ func selectLR(cs []*cell) *selection {
 			}
 		}
 		s.Scores = append(s.Scores, lrScore{LR: c.lr, lrVal: c.lrVal, Runs: len(c.runs),
-			Accuracy: perRun(c, func(r, _ *armRun) float64 { return r.sets["val"].mean(unit(r), accuracy, r.kinds, "") })})
+			Accuracy: perRun(c, c.runs[0].ones, func(r, _ *armRun) float64 { return r.sets["val"].mean(r.ones, accuracy, r.kinds, "") })})
 	}
 	s.Chosen = chooseLR(s.Scores, s.NVal)
 	return s
@@ -240,9 +251,6 @@ func chooseLR(scores []lrScore, nVal int) int {
 	}
 	return pick
 }
-
-// unit weighs every fact once (the data as it is).
-func unit(r *armRun) []float64 { return r.ones }
 
 // ---- accuracy at a forgetting budget ----------------------------------------
 

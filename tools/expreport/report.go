@@ -16,6 +16,7 @@ type options struct {
 	seed           uint64
 	deviations     string // markdown for the Deviations section
 	skipIncomplete bool
+	resampleSeeds  bool // draw seeds too: a sensitivity check beyond PLAN.md
 }
 
 // value is a metric of a cell in results.json: the mean over seeds and its
@@ -55,27 +56,28 @@ type budgetOut struct {
 }
 
 type results struct {
-	Runs        string           `json:"runs"`
-	Resamples   int              `json:"resamples"`
-	Seed        uint64           `json:"seed"`
-	NoiseLevels []string         `json:"noise_levels"`
-	DataSeeds   []int            `json:"data_seeds"`
-	InitSeeds   []int            `json:"init_seeds"`
-	BudgetLoss  float64          `json:"budget_loss"`
-	BudgetKept  float64          `json:"budget_kept"`
-	Selection   []selectionOut   `json:"selection"`
-	Cells       []cellOut        `json:"cells"`
-	Budget      []budgetOut      `json:"budget"`
-	Hypotheses  []*hypothesis    `json:"hypotheses"`
-	Plots       []string         `json:"plots"`
-	cellIndex   map[*cell]int    // into Cells
-	budgetIndex map[sweepKey]int // into Budget
+	Runs          string           `json:"runs"`
+	Resamples     int              `json:"resamples"`
+	ResampleSeeds bool             `json:"resample_seeds"`
+	Seed          uint64           `json:"seed"`
+	NoiseLevels   []string         `json:"noise_levels"`
+	DataSeeds     []int            `json:"data_seeds"`
+	InitSeeds     []int            `json:"init_seeds"`
+	BudgetLoss    float64          `json:"budget_loss"`
+	BudgetKept    float64          `json:"budget_kept"`
+	Selection     []selectionOut   `json:"selection"`
+	Cells         []cellOut        `json:"cells"`
+	Budget        []budgetOut      `json:"budget"`
+	Hypotheses    []*hypothesis    `json:"hypotheses"`
+	Plots         []string         `json:"plots"`
+	cellIndex     map[*cell]int    // into Cells
+	budgetIndex   map[sweepKey]int // into Budget
 }
 
 // analyse computes everything the report says.
 func (e *experiment) analyse(o options) *results {
-	b := newBoot(e.reg, o.resamples, o.seed)
-	res := &results{Runs: o.runs, Resamples: o.resamples, Seed: o.seed, NoiseLevels: e.noises,
+	b := newBoot(e.reg, o.resamples, o.seed, o.resampleSeeds)
+	res := &results{Runs: o.runs, Resamples: o.resamples, ResampleSeeds: o.resampleSeeds, Seed: o.seed, NoiseLevels: e.noises,
 		BudgetLoss: budgetLoss, BudgetKept: budgetKept, cellIndex: map[*cell]int{}, budgetIndex: map[sweepKey]int{}}
 	res.DataSeeds, res.InitSeeds = e.seeds()
 	all := append(append([]metric{}, domainMetrics...), retentionMetrics...)
@@ -108,7 +110,7 @@ func (e *experiment) analyse(o options) *results {
 }
 
 func cellValue(b *boot, c *cell, m metric) value {
-	if m.noFacts {
+	if m.noFacts && !b.seeds {
 		v := value{Mean: num(m.value(c, b.ones))}
 		lo, hi := math.Inf(1), math.Inf(-1)
 		for i := range c.runs {
@@ -184,6 +186,11 @@ func (e *experiment) markdown(res *results, o options) string {
 		"(the same facts and seeds). General metrics resample the general facts. The change of held-out general loss has "+
 		"no fact structure: its mean over seeds is given with the min to max over seeds.\n",
 		len(e.runs), o.runs, strings.Join(e.noises, ", "), ints(res.DataSeeds), ints(res.InitSeeds), o.resamples, o.seed)
+	if o.resampleSeeds {
+		b.WriteString("\n**Not PLAN.md's intervals:** this report was made with `--resample-seeds`: every resample also draws the data seeds " +
+			"and the init seeds with replacement, so the intervals and p-values hold the spread between runs as well (the Δ general loss gets an interval too). " +
+			"It is a sensitivity check; the plan's intervals condition on the seeds run.\n")
+	}
 
 	// lr selection
 	b.WriteString("\n## Learning rate selection\n\nValidation domain accuracy (generated, mean over seeds) of every lr; the chosen lr in bold. " +

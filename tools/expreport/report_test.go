@@ -317,6 +317,21 @@ func TestReportOneNoiseLevel(t *testing.T) {
 			t.Errorf("%s differs between two runs", f)
 		}
 	}
+	// --resample-seeds: the loss change, which differs between init seeds,
+	// gets an interval around its mean, and the report says it is not the plan's
+	out3 := filepath.Join(dir, "out3")
+	if err := run([]string{"-o", out3, "--resamples", "500", "--resample-seeds", runs}, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range readResults(t, out3).Cells {
+		if lc := c.Metrics["general_loss_change"]; c.Arm == "sft" && c.LR == "1e-3" &&
+			(lc.Lo == nil || lc.Min != nil || !(*lc.Lo < *lc.Mean && *lc.Mean < *lc.Hi)) {
+			t.Errorf("sft 1e-3 loss change with seeds resampled: %+v", lc)
+		}
+	}
+	if md, _ := os.ReadFile(filepath.Join(out3, "report.md")); !strings.Contains(string(md), "Not PLAN.md's intervals") {
+		t.Error("report.md made with --resample-seeds does not say so")
+	}
 	// Holm over two: H1 and H2
 	for _, h := range res.Hypotheses[:2] {
 		if want := math.Min(1, 2**h.P); *h.PHolm < *h.P || *h.PHolm > want+1e-12 {

@@ -12,12 +12,17 @@ import (
 // seed (paired). Facts are drawn with replacement within each stratum (a
 // data seed's facts of one kind); general facts are their own kind.
 type boot struct {
-	ones []float64   // the observed data: every fact once
-	reps [][]float64 // one weight vector per resample
+	seeds bool        // seeds are resampled too
+	ones  []float64   // the observed data: every fact once
+	reps  [][]float64 // one weight vector per resample
 }
 
-// newBoot draws b resamples from a generator seeded with seed.
-func newBoot(g *registry, b int, seed uint64) *boot {
+// newBoot draws b resamples from a generator seeded with seed. With seeds
+// set, each resample also draws the data seeds and the init seeds with
+// replacement (a run weighs its data seed's times its init seed's count):
+// then the intervals hold the runs' spread too, which fact resampling
+// alone (PLAN.md) takes as fixed.
+func newBoot(g *registry, b int, seed uint64, seeds bool) *boot {
 	n, ones := len(g.kinds), g.ones()
 	keys := make([]stratum, 0, len(g.strata))
 	for k := range g.strata {
@@ -39,9 +44,22 @@ func newBoot(g *registry, b int, seed uint64) *boot {
 				w[facts[rng.IntN(len(facts))]]++
 			}
 		}
+		for _, level := range []string{"data", "init"} {
+			slots := g.seedSets[level]
+			for _, i := range slots {
+				if !seeds {
+					w[i] = 1
+				}
+			}
+			if seeds {
+				for range slots {
+					w[slots[rng.IntN(len(slots))]]++
+				}
+			}
+		}
 		reps[r] = w
 	}
-	return &boot{ones: ones, reps: reps}
+	return &boot{seeds: seeds, ones: ones, reps: reps}
 }
 
 // estimate is a statistic with its 95 % percentile interval and, for
@@ -144,8 +162,12 @@ func (s *set) mean(w []float64, f field, kinds []string, kind string) float64 {
 	if s == nil {
 		return math.NaN()
 	}
+	rows := s.rows
+	if kind != "" && s.byKind != nil {
+		rows = s.byKind[kind]
+	}
 	var num, den float64
-	for _, r := range s.rows {
+	for _, r := range rows {
 		if kind != "" && kinds[r.fact] != kind {
 			continue
 		}

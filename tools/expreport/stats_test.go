@@ -75,7 +75,7 @@ func TestBootstrapCoverage(t *testing.T) {
 	covered, trials := 0, 200
 	for trial := range trials {
 		g, s := oneSeed(150, 1, func(int) bool { return rng.Float64() < 0.3 })
-		b := newBoot(g, 400, uint64(trial))
+		b := newBoot(g, 400, uint64(trial), false)
 		est := b.estimate(func(w []float64) float64 { return s.mean(w, accuracy, g.kinds, "") })
 		if est.Value != s.mean(g.ones(), accuracy, g.kinds, "") {
 			t.Fatalf("estimate %v is not the data's mean", est.Value)
@@ -95,7 +95,7 @@ func TestBootstrapCoverage(t *testing.T) {
 // 40 facts, not of 80 questions.
 func TestBootstrapClustered(t *testing.T) {
 	g, s := oneSeed(2, 2, func(i int) bool { return i == 0 })
-	b := newBoot(g, 500, 1)
+	b := newBoot(g, 500, 1, false)
 	seen := map[float64]int{}
 	for _, w := range b.reps {
 		seen[s.mean(w, accuracy, g.kinds, "")]++
@@ -110,7 +110,7 @@ func TestBootstrapClustered(t *testing.T) {
 	}
 
 	g, s = oneSeed(40, 2, func(i int) bool { return i%2 == 0 })
-	b = newBoot(g, 2000, 1)
+	b = newBoot(g, 2000, 1, false)
 	var sum, sq float64
 	for _, w := range b.reps {
 		x := s.mean(w, accuracy, g.kinds, "")
@@ -136,8 +136,19 @@ func TestBootstrapStrata(t *testing.T) {
 			g.add(d, fmt.Sprintf("t%d", i), "general")
 		}
 	}
-	b := newBoot(g, 50, 3)
+	for _, d := range []int{1, 2} {
+		g.slot("data", d)
+	}
+	g.slot("init", 1)
+	b := newBoot(g, 50, 3, false)
 	for _, w := range b.reps {
+		for _, level := range []string{"data", "init"} {
+			for _, i := range g.seedSets[level] {
+				if w[i] != 1 {
+					t.Fatalf("seed slot %d weighs %v without --resample-seeds", i, w[i])
+				}
+			}
+		}
 		for k, idx := range g.strata {
 			tot := 0.0
 			for _, i := range idx {
@@ -148,8 +159,19 @@ func TestBootstrapStrata(t *testing.T) {
 			}
 		}
 	}
+	moved := false
+	for _, w := range newBoot(g, 50, 3, true).reps {
+		d1, d2 := w[g.seedSets["data"][0]], w[g.seedSets["data"][1]]
+		if d1+d2 != 2 || w[g.seedSets["init"][0]] != 1 {
+			t.Fatalf("seeds drawn %v %v, init %v", d1, d2, w[g.seedSets["init"][0]])
+		}
+		moved = moved || d1 != 1
+	}
+	if !moved {
+		t.Error("--resample-seeds never drew a data seed twice in 50 resamples")
+	}
 	// the same seed gives the same resamples
-	c := newBoot(g, 50, 3)
+	c := newBoot(g, 50, 3, false)
 	for r := range b.reps {
 		for i := range b.reps[r] {
 			if b.reps[r][i] != c.reps[r][i] {
@@ -162,7 +184,7 @@ func TestBootstrapStrata(t *testing.T) {
 // A verdict needs the Holm p below α and the interval on the predicted side.
 func TestVerdicts(t *testing.T) {
 	g, s := oneSeed(60, 1, func(i int) bool { return i%3 != 0 }) // accuracy 2/3
-	b := newBoot(g, 1000, 1)
+	b := newBoot(g, 1000, 1, false)
 	acc := func(w []float64) float64 { return s.mean(w, accuracy, g.kinds, "") }
 	hs := []*hypothesis{
 		{ID: "up", Direction: +1, stat: func(w []float64) float64 { return acc(w) - 0.2 }},   // clearly > 0
