@@ -38,6 +38,7 @@ type factKey struct {
 type registry struct {
 	index  map[factKey]int
 	kinds  []string // by index; "" for a seed's slot
+	facts  []string // by index
 	strata map[stratum][]int
 	// seeds' slots in the weights, by level ("data", "init"): only
 	// --resample-seeds draws them; otherwise they weigh 1
@@ -64,6 +65,7 @@ func (g *registry) slot(level string, seed int) int {
 	}
 	i := len(g.kinds)
 	g.kinds = append(g.kinds, "")
+	g.facts = append(g.facts, "")
 	g.slots[k] = i
 	g.seedSets[level] = append(g.seedSets[level], i)
 	return i
@@ -89,6 +91,7 @@ func (g *registry) add(data int, fact, kind string) (int, error) {
 	i := len(g.kinds)
 	g.index[k] = i
 	g.kinds = append(g.kinds, kind)
+	g.facts = append(g.facts, fact)
 	s := stratum{data, kind}
 	g.strata[s] = append(g.strata[s], i)
 	return i, nil
@@ -105,6 +108,7 @@ type factRow struct {
 type set struct {
 	rows      []factRow
 	byKind    map[string][]factRow // the same rows by fact kind
+	ids       map[string]int       // answer id → fact
 	questions int
 }
 
@@ -206,7 +210,11 @@ func (r *armRun) load(g *registry) error {
 	r.sets = map[string]*set{}
 	for _, sf := range sampleFiles {
 		name, path := sf.name, filepath.Join(r.dir, sf.file)
-		s, err := readSamples(path, r.data, name == "choices", g)
+		var ids map[string]int // choices rows name their question, not its fact
+		if name == "choices" && r.sets["test"] != nil {
+			ids = r.sets["test"].ids
+		}
+		s, err := readSamples(path, r.data, name == "choices", ids, g)
 		if errors.Is(err, fs.ErrNotExist) {
 			for _, req := range required {
 				if req == name {
@@ -241,19 +249,23 @@ func (r *armRun) load(g *registry) error {
 	return nil
 }
 
-// sampleRow is one line of evaluate -o, or of evaluate choices -o (one
-// question: correct when the reference has the highest log-likelihood of
-// its k candidates). fact and kind come from meta, or the top level.
+// sampleRow is one line of evaluate -o ({id, correct, seq_rep_4,
+// truncated, meta}), or of evaluate choices -o (one question: {question,
+// candidates, correct, credit}; credit is 1/t for a t-way tie with the
+// reference). fact and kind come from meta, else the top level, else (a
+// choices row) from the domain test answer of the same question id.
 type sampleRow struct {
-	ID        string   `json:"id"`
-	Question  string   `json:"question"`
-	Correct   *bool    `json:"correct"`
-	SeqRep4   *float64 `json:"seq_rep_4"`
-	Truncated *bool    `json:"truncated"`
-	K         int      `json:"k"`
-	Fact      string   `json:"fact"`
-	Kind      string   `json:"kind"`
-	Meta      struct {
+	ID         string   `json:"id"`
+	Question   string   `json:"question"`
+	Correct    *bool    `json:"correct"`
+	Credit     *float64 `json:"credit"`
+	SeqRep4    *float64 `json:"seq_rep_4"`
+	Truncated  *bool    `json:"truncated"`
+	Candidates int      `json:"candidates"`
+	K          int      `json:"k"`
+	Fact       string   `json:"fact"`
+	Kind       string   `json:"kind"`
+	Meta       struct {
 		Fact    string   `json:"fact"`
 		Kind    string   `json:"kind"`
 		Choices []string `json:"choices"`
@@ -263,14 +275,14 @@ type sampleRow struct {
 // readSamples sums a samples file per fact. For choices the "correct" sum
 // is chance-corrected per question: (correct − 1/k)/(1 − 1/k), whose mean
 // is (acc − 1/k)/(1 − 1/k) when k is the same for all.
-func readSamples(path string, data int, choices bool, g *registry) (*set, error) {
+func readSamples(path string, data int, choices bool, ids map[string]int, g *registry) (*set, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
 	rows := map[int]*factRow{}
-	s := &set{}
+	s := &set{ids: map[string]int{}}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
 	for line := 1; sc.Scan(); line++ {
@@ -285,7 +297,13 @@ func readSamples(path string, data int, choices bool, g *registry) (*set, error)
 		if fact == "" {
 			fact, kind = x.Fact, x.Kind
 		}
+		if i, ok := ids[x.Question]; ok && fact == "" && choices {
+			fact, kind = g.facts[i], g.kinds[i]
+		}
 		if fact == "" || kind == "" {
+			if choices {
+				return nil, fmt.Errorf("%s:%d: question %q: no fact and kind (meta.fact, fact, or a domain test answer with this id)", path, line, x.Question)
+			}
 			return nil, fmt.Errorf("%s:%d: no meta.fact or meta.kind", path, line)
 		}
 		if x.Correct == nil {
@@ -305,7 +323,13 @@ func readSamples(path string, data int, choices bool, g *registry) (*set, error)
 			c = 1
 		}
 		if choices {
-			k := x.K
+			if x.Credit != nil {
+				c = *x.Credit
+			}
+			k := x.Candidates
+			if k == 0 {
+				k = x.K
+			}
 			if k == 0 {
 				k = len(x.Meta.Choices)
 			}
@@ -326,6 +350,9 @@ func readSamples(path string, data int, choices bool, g *registry) (*set, error)
 			}
 		}
 		s.questions++
+		if x.ID != "" {
+			s.ids[x.ID] = i
+		}
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

@@ -28,6 +28,7 @@ var (
 type truth struct {
 	testAcc    map[string][]float64 // "noise/arm/lr" → per run
 	lossChange map[string][]float64
+	mc         map[string][]float64 // chance-corrected multiple choice
 }
 
 func writeJSONL(t *testing.T, path string, rows []map[string]any) {
@@ -45,15 +46,15 @@ func writeJSONL(t *testing.T, path string, rows []map[string]any) {
 	}
 }
 
-func answer(fact, kind string, correct bool, rep float64, trunc bool) map[string]any {
-	return map[string]any{"id": fact, "correct": correct, "seq_rep_4": rep, "truncated": trunc, "length": 12,
+func answer(id, fact, kind string, correct bool, rep float64, trunc bool) map[string]any {
+	return map[string]any{"id": id, "correct": correct, "seq_rep_4": rep, "truncated": trunc, "length": 12,
 		"meta": map[string]any{"fact": fact, "kind": kind}}
 }
 
 // makeFixture writes the grid for the noise levels given under dir.
 func makeFixture(t *testing.T, dir string, noises []string) truth {
 	t.Helper()
-	tr := truth{testAcc: map[string][]float64{}, lossChange: map[string][]float64{}}
+	tr := truth{testAcc: map[string][]float64{}, lossChange: map[string][]float64{}, mc: map[string][]float64{}}
 	domainKinds := []string{"new", "new", "conflicting", "conflicting", "consistent", "consistent"}
 	for ni, noise := range noises {
 		for d := 1; d <= 2; d++ {
@@ -83,7 +84,7 @@ func makeFixture(t *testing.T, dir string, noises []string) truth {
 					}
 					rep := 0.1 + lrVal*50
 					var test, val, trainq, noisy, choices []map[string]any
-					correct := 0
+					correct, mc := 0, 0.0
 					for f, kind := range domainKinds {
 						fact := fmt.Sprintf("d%d-drug%d/dose", d, f)
 						for q := range 2 {
@@ -92,16 +93,24 @@ func makeFixture(t *testing.T, dir string, noises []string) truth {
 							if ok {
 								correct++
 							}
-							test = append(test, answer(fact, kind, ok, rep, q == 1 && f == 0))
+							test = append(test, answer(fmt.Sprintf("domain-%d-%d", f, q), fact, kind, ok, rep, q == 1 && f == 0))
 						}
-						val = append(val, answer(fact, kind, f < good, rep, false))
-						trainq = append(trainq, answer(fact, kind, f <= good, rep, false))
+						val = append(val, answer(fact, fact, kind, f < good, rep, false))
+						trainq = append(trainq, answer(fact, fact, kind, f <= good, rep, false))
 						if noise != "0" && f < 3 {
-							noisy = append(noisy, answer(fact, kind, f < good/3, rep, false))
+							noisy = append(noisy, answer(fact, fact, kind, f < good/3, rep, false))
 						}
+						// evaluate choices -o rows: no fact or kind, the test
+						// answer of the same id has them; the last fact ties
+						// two ways when not known (credit 1/2)
 						for q := range 2 {
-							choices = append(choices, map[string]any{"question": fmt.Sprintf("%s-q%d", fact, q), "correct": f < good || f == 5,
-								"k": 4, "kind": kind, "fact": fact})
+							credit := map[bool]float64{true: 1, false: 0}[f < good]
+							if f == 5 && f >= good {
+								credit = 0.5
+							}
+							choices = append(choices, map[string]any{"question": fmt.Sprintf("domain-%d-%d", f, q), "candidates": 4,
+								"pick": "x", "answer": "y", "correct": f < good, "credit": credit, "answer_loss": 3.5, "margin": 0.1})
+							mc += (credit - 0.25) / 0.75 / 12
 						}
 					}
 					var general []map[string]any
@@ -109,7 +118,7 @@ func makeFixture(t *testing.T, dir string, noises []string) truth {
 						fact := fmt.Sprintf("town%d/river", f)
 						for range 2 {
 							// the largest lr forgets one general fact: 75 % of the base's
-							general = append(general, answer(fact, "general", !(li == 2 && f == 0), 0.05, false))
+							general = append(general, answer(fact, fact, "general", !(li == 2 && f == 0), 0.05, false))
 						}
 					}
 					writeJSONL(t, filepath.Join(a, "domain.test.samples.jsonl"), test)
@@ -128,6 +137,7 @@ func makeFixture(t *testing.T, dir string, noises []string) truth {
 					key := noise + "/" + method + "/" + lr
 					tr.testAcc[key] = append(tr.testAcc[key], float64(correct)/12)
 					tr.lossChange[key] = append(tr.lossChange[key], change)
+					tr.mc[key] = append(tr.mc[key], mc)
 				}
 			}
 		}
@@ -210,6 +220,9 @@ func TestReport(t *testing.T) {
 			t.Errorf("%s: domain accuracy %v, want %v", key, acc.Mean, want)
 		} else if *acc.Lo > want+1e-12 || *acc.Hi < want-1e-12 {
 			t.Errorf("%s: interval [%v, %v] misses the mean %v", key, *acc.Lo, *acc.Hi, want)
+		}
+		if mc, want := c.Metrics["choice_accuracy_cc"], mean(tr.mc[key]); math.Abs(*mc.Mean-want) > 1e-12 {
+			t.Errorf("%s: chance-corrected MC %v, want %v", key, *mc.Mean, want)
 		}
 		lc := c.Metrics["general_loss_change"]
 		if want := mean(tr.lossChange[key]); math.Abs(*lc.Mean-want) > 1e-9 || lc.Lo != nil || lc.Min == nil {
