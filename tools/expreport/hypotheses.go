@@ -53,8 +53,8 @@ func (e *experiment) hypotheses() []*hypothesis {
 	}
 	budgetDiff := func(a, b string) func(noise string, w []float64) float64 {
 		return func(noise string, w []float64) float64 {
-			x, _ := e.budgetAccuracy(noise, a, w)
-			y, _ := e.budgetAccuracy(noise, b, w)
+			x, _ := e.budgetAccuracy(noise, a, "", w)
+			y, _ := e.budgetAccuracy(noise, b, "", w)
 			return x - y
 		}
 	}

@@ -263,7 +263,12 @@ const (
 // best test domain accuracy over the sweep's lrs (means over seeds) among
 // those within the budget. When none is, it is the base's accuracy: the
 // lr → 0 end of every arm's curve is within any budget. lr is "" then.
-func (e *experiment) budgetAccuracy(noise, method string, w []float64) (acc float64, lr string) {
+// kind ("" for all) restricts the accuracy to facts of one kind.
+func (e *experiment) budgetAccuracy(noise, method, kind string, w []float64) (acc float64, lr string) {
+	domainAccuracy := domainAccuracy
+	if kind != "" {
+		domainAccuracy = setMean("test", accuracy, kind)
+	}
 	cs := e.sweeps[sweepKey{noise, method}]
 	acc = math.Inf(-1)
 	for _, c := range cs {

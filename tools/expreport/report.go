@@ -53,6 +53,8 @@ type budgetOut struct {
 	Lo       *float64 `json:"ci_lo,omitempty"`
 	Hi       *float64 `json:"ci_hi,omitempty"`
 	LR       string   `json:"lr"` // "": no lr within the budget, the base's accuracy
+	// the same over facts of one kind (each kind's best lr within the budget)
+	ByKind map[string]value `json:"by_kind"`
 }
 
 type results struct {
@@ -98,10 +100,15 @@ func (e *experiment) analyse(o options) *results {
 			if m == "base" || e.sweeps[k] == nil {
 				continue
 			}
-			est := b.estimate(func(w []float64) float64 { a, _ := e.budgetAccuracy(n, m, w); return a })
-			_, lr := e.budgetAccuracy(n, m, b.ones)
+			est := b.estimate(func(w []float64) float64 { a, _ := e.budgetAccuracy(n, m, "", w); return a })
+			_, lr := e.budgetAccuracy(n, m, "", b.ones)
+			bo := budgetOut{Arm: m, Noise: n, Accuracy: num(est.Value), Lo: num(est.Lo), Hi: num(est.Hi), LR: lr, ByKind: map[string]value{}}
+			for _, kind := range kinds {
+				est := b.estimate(func(w []float64) float64 { a, _ := e.budgetAccuracy(n, m, kind, w); return a })
+				bo.ByKind[kind] = value{Mean: num(est.Value), Lo: num(est.Lo), Hi: num(est.Hi)}
+			}
 			res.budgetIndex[k] = len(res.Budget)
-			res.Budget = append(res.Budget, budgetOut{Arm: m, Noise: n, Accuracy: num(est.Value), Lo: num(est.Lo), Hi: num(est.Hi), LR: lr})
+			res.Budget = append(res.Budget, bo)
 		}
 	}
 	res.Hypotheses = e.hypotheses()
@@ -229,7 +236,8 @@ func (e *experiment) markdown(res *results, o options) string {
 		}
 		fmt.Fprintf(&b, "\n### Accuracy at the forgetting budget\n\nThe best test domain accuracy over the lr sweep among lrs whose Δ general loss is ≤ %.2f nats "+
 			"and whose general-QA accuracy keeps ≥ %.0f %% of the base's (re-judged in every resample); an arm with no lr within the budget gets the base's accuracy "+
-			"(the lr → 0 end of its curve).\n\n| arm | accuracy at budget | lr |\n|---|---|---|\n", budgetLoss, 100*budgetKept)
+			"(the lr → 0 end of its curve). By kind: the same over facts of one kind, each kind at its own best lr within the budget.\n\n"+
+			"| arm | accuracy at budget | lr | %s |\n|---|---|---|%s\n", budgetLoss, 100*budgetKept, strings.Join(kinds, " | "), strings.Repeat("---|", len(kinds)))
 		for _, m := range e.methods {
 			i, ok := res.budgetIndex[sweepKey{n, m}]
 			if !ok {
@@ -240,7 +248,11 @@ func (e *experiment) markdown(res *results, o options) string {
 			if lr == "" {
 				lr = "none within (base)"
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s |\n", m, fmtValue("%.3f", value{Mean: bo.Accuracy, Lo: bo.Lo, Hi: bo.Hi}), lr)
+			fmt.Fprintf(&b, "| %s | %s | %s |", m, fmtValue("%.3f", value{Mean: bo.Accuracy, Lo: bo.Lo, Hi: bo.Hi}), lr)
+			for _, kind := range kinds {
+				fmt.Fprintf(&b, " %s |", fmtValue("%.3f", bo.ByKind[kind]))
+			}
+			b.WriteString("\n")
 		}
 	}
 
