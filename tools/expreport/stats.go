@@ -3,7 +3,9 @@ package main
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"sort"
+	"sync"
 )
 
 // boot holds the resamples of a clustered bootstrap: each is a weight per
@@ -76,9 +78,24 @@ func (b *boot) estimate(stat func(w []float64) float64) estimate {
 	if math.IsNaN(v) {
 		return estimate{math.NaN(), math.NaN(), math.NaN(), math.NaN()}
 	}
-	xs := make([]float64, 0, len(b.reps))
-	for _, w := range b.reps {
-		if x := clean(stat(w)); !math.IsNaN(x) {
+	all := make([]float64, len(b.reps))
+	// resamples are independent and stat only reads: spread them over the
+	// cores, each writing its own slots, so the result does not depend on it
+	workers := min(runtime.GOMAXPROCS(0), len(b.reps))
+	var wg sync.WaitGroup
+	for k := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := k; r < len(b.reps); r += workers {
+				all[r] = clean(stat(b.reps[r]))
+			}
+		}()
+	}
+	wg.Wait()
+	xs := all[:0]
+	for _, x := range all {
+		if !math.IsNaN(x) {
 			xs = append(xs, x)
 		}
 	}
