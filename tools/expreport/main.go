@@ -9,13 +9,29 @@
 //	    [--skip-incomplete] [--resample-seeds] RUNS
 //
 // RUNS holds n<noise>-d<dataseed>-i<initseed>/<arm>/, arm "base" or
-// METHOD-lrLR (split on the last "-lr"), each with evaluate's per-answer
-// files (domain.{test,val,trainq,noisy}.samples.jsonl,
-// general.test.samples.jsonl; rows {correct, seq_rep_4, truncated,
-// meta.fact, meta.kind}), domain.test.choices.samples.jsonl (one row per
-// question: {question, correct, k, fact, kind}) and heldout.json
-// (score_mean_loss). Writes report.md, results.json and
-// pareto-n<noise>[-<kind>].png to -o, all or none.
+// METHOD-lrLR (split on the last "-lr"), each with
+//   - evaluate -o's per-answer rows {id, correct, seq_rep_4, truncated,
+//     meta: {fact, kind}} in domain.{test,val,trainq,noisy}.samples.jsonl
+//     and general.test.samples.jsonl (noisy may be empty or absent; test,
+//     val and general are required)
+//   - evaluate choices -o's per-question rows {question, candidates,
+//     correct, credit} in domain.test.choices.samples.jsonl (optional); fact
+//     and kind come from the test answer of the same id, or from the row's
+//     meta or top level; k may also be "k" or len(meta.choices)
+//   - heldout.json: evaluate's summary with score_mean_loss
+//
+// Writes to -o, all or none: report.md, pareto-n<noise>[-<kind>].png and
+// results.json: {runs, resamples, resample_seeds, seed, noise_levels,
+// data_seeds, init_seeds, budget_loss, budget_kept,
+// selection: [{arm, noise, chosen_lr, n_val, scores: [{lr, val_accuracy, runs}]}],
+// cells: [{arm, noise, lr, chosen, runs, metrics: {KEY: {mean, ci_lo, ci_hi} or {mean, min, max}}}],
+// budget: [{arm, noise, accuracy, ci_lo, ci_hi, lr, by_kind}],
+// hypotheses: [{id, statement, statistic, prediction, direction, not_run,
+// estimate, ci_lo, ci_hi, p, p_holm, verdict, opposite, per_noise}], plots}.
+// Metric keys: domain_accuracy[_new|_conflicting|_consistent],
+// choice_accuracy_cc, noise_reproduced, train_test_gap, general_accuracy,
+// general_kept, general_loss_change, seq_rep_4, general_seq_rep_4,
+// no_stop, general_no_stop. A value that was not measured is absent (null).
 package main
 
 import (

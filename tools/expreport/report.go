@@ -294,7 +294,16 @@ func (e *experiment) markdown(res *results, o options) string {
 		}
 		fmt.Fprintf(&b, "\n- %s by noise level: %s", h.ID, strings.Join(parts, "; "))
 	}
-	b.WriteString("\n\n## Deviations\n\n")
+	b.WriteString("\n\n## How this report reads the plan\n\n" +
+		"Where `experiment/PLAN.md` leaves a choice open, this generator makes it so (fixed in `tools/expreport`, not after seeing results):\n\n" +
+		"- The lr rule is applied at each noise level separately.\n" +
+		"- Facts are drawn within each data seed and fact kind (strata), so every resample keeps the design's facts per kind; " +
+		"the same fact of a data seed weighs the same at every noise level (noise does not change which facts a data seed teaches).\n" +
+		"- H1, H2 and H4 are the mean of their difference over the noise levels run; H3 uses the lowest and the highest noise level.\n" +
+		"- Accuracy at the budget falls back to the base's accuracy when no lr of an arm is within the budget.\n" +
+		"- Holm's family is the hypotheses run; one not run is reported as such and is not counted.\n" +
+		"- Intervals condition on the seeds run (PLAN.md resamples facts, not seeds); `--resample-seeds` is the check that does not.\n")
+	b.WriteString("\n## Deviations\n\n")
 	if d := strings.TrimSpace(o.deviations); d != "" {
 		b.WriteString(d + "\n")
 	} else {
