@@ -1,0 +1,370 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// The per-answer files of one arm folder (evaluate -o), by set name, in
+// the order they are read (facts are numbered as met: keep it fixed).
+var sampleFiles = []struct{ name, file string }{
+	{"test", "domain.test.samples.jsonl"},
+	{"val", "domain.val.samples.jsonl"},
+	{"general", "general.test.samples.jsonl"},
+	{"trainq", "domain.trainq.samples.jsonl"},
+	{"noisy", "domain.noisy.samples.jsonl"},
+	{"choices", "domain.test.choices.samples.jsonl"},
+}
+
+// required are the files without which a run cannot be reported.
+var required = []string{"test", "val", "general"}
+
+// factKey names a fact of one data seed: the unit the bootstrap resamples.
+type factKey struct {
+	data int
+	fact string
+}
+
+// registry numbers the facts of every data seed; weights are indexed by it.
+type registry struct {
+	index  map[factKey]int
+	kinds  []string // by index; "" for a seed's slot
+	facts  []string // by index
+	strata map[stratum][]int
+	// seeds' slots in the weights, by level ("data", "init"): only
+	// --resample-seeds draws them; otherwise they weigh 1
+	slots    map[factKey]int
+	seedSets map[string][]int
+}
+
+// stratum is a data seed's facts of one kind: the bootstrap draws within it,
+// so every resample keeps the design's facts per kind and per seed.
+type stratum struct {
+	data int
+	kind string
+}
+
+func newRegistry() *registry {
+	return &registry{index: map[factKey]int{}, strata: map[stratum][]int{}, slots: map[factKey]int{}, seedSets: map[string][]int{}}
+}
+
+// slot is the weight index of a seed of a level (data or init).
+func (g *registry) slot(level string, seed int) int {
+	k := factKey{seed, level}
+	if i, ok := g.slots[k]; ok {
+		return i
+	}
+	i := len(g.kinds)
+	g.kinds = append(g.kinds, "")
+	g.facts = append(g.facts, "")
+	g.slots[k] = i
+	g.seedSets[level] = append(g.seedSets[level], i)
+	return i
+}
+
+// ones weighs every fact and seed once: the data as it is.
+func (g *registry) ones() []float64 {
+	w := make([]float64, len(g.kinds))
+	for i := range w {
+		w[i] = 1
+	}
+	return w
+}
+
+func (g *registry) add(data int, fact, kind string) (int, error) {
+	k := factKey{data, fact}
+	if i, ok := g.index[k]; ok {
+		if g.kinds[i] != kind {
+			return 0, fmt.Errorf("fact %q of data seed %d is %q here and %q elsewhere", fact, data, kind, g.kinds[i])
+		}
+		return i, nil
+	}
+	i := len(g.kinds)
+	g.index[k] = i
+	g.kinds = append(g.kinds, kind)
+	g.facts = append(g.facts, fact)
+	s := stratum{data, kind}
+	g.strata[s] = append(g.strata[s], i)
+	return i, nil
+}
+
+// factRow sums one fact's answers in one set of one run.
+type factRow struct {
+	fact                     int
+	n, correct, rep          float64
+	truncated, truncatedKnow float64
+}
+
+// set is one run's answers to one question set, summed per fact.
+type set struct {
+	rows      []factRow
+	byKind    map[string][]factRow // the same rows by fact kind
+	ids       map[string]int       // answer id → fact
+	questions int
+}
+
+// armRun is one arm folder: n<noise>-d<data>-i<init>/<arm>.
+type armRun struct {
+	dir        string
+	noise      string
+	noiseVal   float64
+	data, init int
+	method, lr string // method "base" has no lr
+	lrVal      float64
+	sets       map[string]*set
+	heldout    float64   // score_mean_loss of held-out general prose
+	kinds      []string  // the registry's, by fact
+	ones       []float64 // every fact weighed once
+	slots      [2]int    // weight indices of the data and init seed
+}
+
+var runDir = regexp.MustCompile(`^n([0-9.eE+-]+)-d([0-9]+)-i([0-9]+)$`)
+
+// parseArm splits an arm folder's name on its last "-lr": the method may
+// hold dashes (nlirg-auto-lr2e-3).
+func parseArm(name string) (method, lr string, lrVal float64, err error) {
+	if name == "base" {
+		return "base", "", 0, nil
+	}
+	i := strings.LastIndex(name, "-lr")
+	if i <= 0 {
+		return "", "", 0, fmt.Errorf("arm folder %q: want base or METHOD-lrLR", name)
+	}
+	method, lr = name[:i], name[i+3:]
+	lrVal, err = strconv.ParseFloat(lr, 64)
+	if err != nil || lrVal <= 0 {
+		return "", "", 0, fmt.Errorf("arm folder %q: learning rate %q is not a positive number", name, lr)
+	}
+	return method, lr, lrVal, nil
+}
+
+// loadRuns reads every arm folder under root. An arm folder lacking a
+// required file is an error, or skipped with a warning when skip is set.
+func loadRuns(root string, skip bool, warn func(string)) ([]*armRun, *registry, error) {
+	ents, err := os.ReadDir(root)
+	if err != nil {
+		return nil, nil, err
+	}
+	g := newRegistry()
+	var runs []*armRun
+	for _, e := range ents {
+		if !e.IsDir() {
+			continue
+		}
+		m := runDir.FindStringSubmatch(e.Name())
+		if m == nil {
+			return nil, nil, fmt.Errorf("%s: want folders named n<noise>-d<dataseed>-i<initseed>", filepath.Join(root, e.Name()))
+		}
+		noiseVal, err := strconv.ParseFloat(m[1], 64)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: noise %q is not a number", filepath.Join(root, e.Name()), m[1])
+		}
+		data, _ := strconv.Atoi(m[2])
+		init, _ := strconv.Atoi(m[3])
+		arms, err := os.ReadDir(filepath.Join(root, e.Name()))
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, a := range arms {
+			if !a.IsDir() {
+				continue
+			}
+			dir := filepath.Join(root, e.Name(), a.Name())
+			method, lr, lrVal, err := parseArm(a.Name())
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s: %w", dir, err)
+			}
+			r := &armRun{dir: dir, noise: m[1], noiseVal: noiseVal, data: data, init: init, method: method, lr: lr, lrVal: lrVal}
+			if err := r.load(g); err != nil {
+				var missing missingError
+				if skip && errors.As(err, &missing) {
+					warn(fmt.Sprintf("skipping %s: %v", dir, err))
+					continue
+				}
+				return nil, nil, err
+			}
+			runs = append(runs, r)
+		}
+	}
+	if len(runs) == 0 {
+		return nil, nil, fmt.Errorf("%s: no runs", root)
+	}
+	sort.Slice(runs, func(i, j int) bool { return runs[i].dir < runs[j].dir })
+	return runs, g, nil
+}
+
+type missingError struct{ path string }
+
+func (e missingError) Error() string { return e.path + ": missing" }
+
+func (r *armRun) load(g *registry) error {
+	r.sets = map[string]*set{}
+	for _, sf := range sampleFiles {
+		name, path := sf.name, filepath.Join(r.dir, sf.file)
+		var ids map[string]int // choices rows name their question, not its fact
+		if name == "choices" && r.sets["test"] != nil {
+			ids = r.sets["test"].ids
+		}
+		s, err := readSamples(path, r.data, name == "choices", ids, g)
+		if errors.Is(err, fs.ErrNotExist) {
+			for _, req := range required {
+				if req == name {
+					return missingError{path}
+				}
+			}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		r.sets[name] = s
+	}
+	path := filepath.Join(r.dir, "heldout.json")
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return missingError{path}
+	}
+	if err != nil {
+		return err
+	}
+	var h struct {
+		Loss *float64 `json:"score_mean_loss"`
+	}
+	if err := json.Unmarshal(b, &h); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if h.Loss == nil {
+		return fmt.Errorf("%s: no score_mean_loss", path)
+	}
+	r.heldout = *h.Loss
+	return nil
+}
+
+// sampleRow is one line of evaluate -o ({id, correct, seq_rep_4,
+// truncated, meta}), or of evaluate choices -o (one question: {question,
+// candidates, correct, credit}; credit is 1/t for a t-way tie with the
+// reference). fact and kind come from meta, else the top level, else (a
+// choices row) from the domain test answer of the same question id.
+type sampleRow struct {
+	ID         string   `json:"id"`
+	Question   string   `json:"question"`
+	Correct    *bool    `json:"correct"`
+	Credit     *float64 `json:"credit"`
+	SeqRep4    *float64 `json:"seq_rep_4"`
+	Truncated  *bool    `json:"truncated"`
+	Candidates int      `json:"candidates"`
+	K          int      `json:"k"`
+	Fact       string   `json:"fact"`
+	Kind       string   `json:"kind"`
+	Meta       struct {
+		Fact    string   `json:"fact"`
+		Kind    string   `json:"kind"`
+		Choices []string `json:"choices"`
+	} `json:"meta"`
+}
+
+// readSamples sums a samples file per fact. For choices the "correct" sum
+// is chance-corrected per question: (correct − 1/k)/(1 − 1/k), whose mean
+// is (acc − 1/k)/(1 − 1/k) when k is the same for all.
+func readSamples(path string, data int, choices bool, ids map[string]int, g *registry) (*set, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	rows := map[int]*factRow{}
+	s := &set{ids: map[string]int{}}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	for line := 1; sc.Scan(); line++ {
+		if strings.TrimSpace(sc.Text()) == "" {
+			continue
+		}
+		var x sampleRow
+		if err := json.Unmarshal(sc.Bytes(), &x); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
+		}
+		fact, kind := x.Meta.Fact, x.Meta.Kind
+		if fact == "" {
+			fact, kind = x.Fact, x.Kind
+		}
+		if i, ok := ids[x.Question]; ok && fact == "" && choices {
+			fact, kind = g.facts[i], g.kinds[i]
+		}
+		if fact == "" || kind == "" {
+			if choices {
+				return nil, fmt.Errorf("%s:%d: question %q: no fact and kind (meta.fact, fact, or a domain test answer with this id)", path, line, x.Question)
+			}
+			return nil, fmt.Errorf("%s:%d: no meta.fact or meta.kind", path, line)
+		}
+		if x.Correct == nil {
+			return nil, fmt.Errorf("%s:%d: no \"correct\" (the question needs a reference)", path, line)
+		}
+		i, err := g.add(data, fact, kind)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
+		}
+		fr := rows[i]
+		if fr == nil {
+			fr = &factRow{fact: i}
+			rows[i] = fr
+		}
+		c := 0.0
+		if *x.Correct {
+			c = 1
+		}
+		if choices {
+			if x.Credit != nil {
+				c = *x.Credit
+			}
+			k := x.Candidates
+			if k == 0 {
+				k = x.K
+			}
+			if k == 0 {
+				k = len(x.Meta.Choices)
+			}
+			if k < 2 {
+				return nil, fmt.Errorf("%s:%d: want k ≥ 2 candidates, have %d", path, line, k)
+			}
+			c = (c - 1/float64(k)) / (1 - 1/float64(k))
+		}
+		fr.n++
+		fr.correct += c
+		if x.SeqRep4 != nil {
+			fr.rep += *x.SeqRep4
+		}
+		if x.Truncated != nil {
+			fr.truncatedKnow++
+			if *x.Truncated {
+				fr.truncated++
+			}
+		}
+		s.questions++
+		if x.ID != "" {
+			s.ids[x.ID] = i
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	for _, fr := range rows {
+		s.rows = append(s.rows, *fr)
+	}
+	sort.Slice(s.rows, func(i, j int) bool { return s.rows[i].fact < s.rows[j].fact })
+	s.byKind = map[string][]factRow{}
+	for _, r := range s.rows {
+		k := g.kinds[r.fact]
+		s.byKind[k] = append(s.byKind[k], r)
+	}
+	return s, nil
+}
