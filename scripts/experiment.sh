@@ -51,5 +51,5 @@ for noise in $NOISES; do
 		done
 	done
 done
-go run ./tools/expreport -o "$OUT" "$OUT/runs"
+go run ./tools/expreport --resample-seeds -o "$OUT" "$OUT/runs"
 echo "experiment: report in $OUT/report.md" >&2
