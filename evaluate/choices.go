@@ -40,11 +40,7 @@ func choices(args []string) error {
 			return err
 		}
 	}
-	b, err := json.MarshalIndent(sum, "", "  ")
-	if err != nil {
-		return err
-	}
-	if _, err := os.Stdout.Write(append(b, '\n')); err != nil {
+	if err := printSummary(sum); err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "evaluate choices: %d questions, %d candidates; accuracy %.4g, chance %.4g\n",

@@ -48,11 +48,7 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(sum, "", "  ")
-	if err != nil {
-		return err
-	}
-	if _, err := os.Stdout.Write(append(b, '\n')); err != nil {
+	if err := printSummary(sum); err != nil {
 		return err
 	}
 	n := 0
@@ -65,4 +61,14 @@ func run(args []string) error {
 	}
 	fmt.Fprintf(os.Stderr, "; %.1fs\n", time.Since(start).Seconds())
 	return nil
+}
+
+// printSummary writes a summary to stdout as indented JSON.
+func printSummary(sum any) error {
+	b, err := json.MarshalIndent(sum, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = os.Stdout.Write(append(b, '\n'))
+	return err
 }

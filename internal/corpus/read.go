@@ -48,6 +48,28 @@ func OpenRecords(path, form string, stdin io.Reader) (*Records, error) {
 	return rs, nil
 }
 
+// EachRecord calls fn with every record of path (as OpenRecords reads it);
+// an error of fn is returned prefixed with the record's FILE:LINE.
+func EachRecord(path, form string, stdin io.Reader, fn func(*Record) error) error {
+	rs, err := OpenRecords(path, form, stdin)
+	if err != nil {
+		return err
+	}
+	defer rs.Close()
+	for {
+		rec, err := rs.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(rec); err != nil {
+			return fmt.Errorf("%s: %v", rec.Where, err)
+		}
+	}
+}
+
 // NewRecords reads records from br, which holds path's contents ("-":
 // stdin); see OpenRecords for form.
 func NewRecords(br *bufio.Reader, path, form string) (*Records, error) {

@@ -111,27 +111,13 @@ func ScoreChoices(choicePaths, scorePaths []string, by string, stdin io.Reader) 
 }
 
 func readChoiceFile(path string, stdin io.Reader, by string, add func(*candidate, string) error) error {
-	rs, err := corpus.OpenRecords(path, "jsonl", stdin)
-	if err != nil {
-		return err
-	}
-	defer rs.Close()
-	for {
-		rec, err := rs.Next()
-		if err == io.EOF {
-			return nil
-		}
+	return corpus.EachRecord(path, "jsonl", stdin, func(rec *corpus.Record) error {
+		c, q, err := choice(rec, by)
 		if err != nil {
 			return err
 		}
-		c, q, err := choice(rec, by)
-		if err == nil {
-			err = add(c, q)
-		}
-		if err != nil {
-			return fmt.Errorf("%s: %v", rec.Where, err)
-		}
-	}
+		return add(c, q)
+	})
 }
 
 func choice(rec *corpus.Record, by string) (*candidate, string, error) {

@@ -35,32 +35,18 @@ func ReadSamples(paths []string, stdin io.Reader, field, by string, add func(Sam
 }
 
 func readSampleFile(path string, stdin io.Reader, field, by string, add func(Sample) error) error {
-	rs, err := corpus.OpenRecords(path, "jsonl", stdin)
-	if err != nil {
-		return err
-	}
-	defer rs.Close()
-	for {
-		rec, err := rs.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
+	return corpus.EachRecord(path, "jsonl", stdin, func(rec *corpus.Record) error {
 		s, err := sample(rec, field)
 		if err == nil && by != "" {
 			var g string
 			g, err = group(rec.Fields, by)
 			s.Group = &g
 		}
-		if err == nil {
-			err = add(s)
-		}
 		if err != nil {
-			return fmt.Errorf("%s: %v", rec.Where, err)
+			return err
 		}
-	}
+		return add(s)
+	})
 }
 
 func sample(rec *corpus.Record, field string) (Sample, error) {

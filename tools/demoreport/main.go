@@ -23,14 +23,10 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ytrain/ytrain/formats"
+	"github.com/ytrain/ytrain/internal/cli"
 )
 
-func main() {
-	if err := run(os.Args[1:], os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "demoreport:", err)
-		os.Exit(1)
-	}
-}
+func main() { cli.Main("demoreport", func(args []string) error { return run(args, os.Stdout) }) }
 
 // kinds are the fact kinds of tools/world, in the table's order.
 var kinds = []string{"new", "conflicting", "consistent"}

@@ -44,14 +44,10 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ytrain/ytrain/formats"
+	"github.com/ytrain/ytrain/internal/cli"
 )
 
-func main() {
-	if err := run(os.Args[1:], os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "expreport:", err)
-		os.Exit(1)
-	}
-}
+func main() { cli.Main("expreport", func(args []string) error { return run(args, os.Stderr) }) }
 
 func run(args []string, stderr io.Writer) error {
 	fs := pflag.NewFlagSet("expreport", pflag.ContinueOnError)

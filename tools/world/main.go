@@ -38,14 +38,10 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ytrain/ytrain/formats"
+	"github.com/ytrain/ytrain/internal/cli"
 )
 
-func main() {
-	if err := run(os.Args[1:], os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "world:", err)
-		os.Exit(1)
-	}
-}
+func main() { cli.Main("world", func(args []string) error { return run(args, os.Stderr) }) }
 
 func run(args []string, stderr io.Writer) error {
 	var o options
