@@ -23,8 +23,8 @@ if [ -n "${FULL:-}" ]; then
 	DATA_SEEDS=${DATA_SEEDS:-1 2 3}
 	INIT_SEEDS=${INIT_SEEDS:-1 2}
 else
-	METHODS=${METHODS:-sft nlirg nlirg-auto}
-	LRS=${LRS:-1e-3 2e-3 4e-3}
+	METHODS=${METHODS:-sft nlirg nlirg-auto sft-mix}
+	LRS=${LRS:-5e-4 1e-3 2e-3 4e-3}
 	NOISES=${NOISES:-0.2}
 	DATA_SEEDS=${DATA_SEEDS:-1 2}
 	INIT_SEEDS=${INIT_SEEDS:-1}
