@@ -5,7 +5,7 @@
 # intervals clustered by fact, Holm-corrected tests of H1–H4, Pareto plots.
 #
 #   make experiment            the default grid (see below; under an hour on 2 cores)
-#   make experiment FULL=1     PLAN.md's whole grid (about 10 hours on 2 cores)
+#   make experiment FULL=1     PLAN.md's whole grid (about 12 hours on 2 cores)
 #   METHODS= LRS= NOISES= DATA_SEEDS= INIT_SEEDS= EPOCHS= override either
 #   make experiment MODEL=<HF folder> DATA=<SFT file> TEST=<questions with
 #     "reference"> GENERAL=<held-out text> [DEVICE=cuda]: the same arms on
@@ -17,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-experiment/out}
 if [ -n "${FULL:-}" ]; then
-	METHODS=${METHODS:-sft nlirg nlirg-auto eaft dft trunc sft-mix}
+	METHODS=${METHODS:-sft nlirg nlirg-auto nlirg-win eaft dft trunc sft-mix}
 	LRS=${LRS:-5e-4 1e-3 2e-3 4e-3}
 	NOISES=${NOISES:-0 0.2}
 	DATA_SEEDS=${DATA_SEEDS:-1 2 3}
