@@ -11,7 +11,8 @@ done
 THREADS=${THREADS:-1} REPS=${REPS:-3}
 export LD_LIBRARY_PATH=$PWD/build/shim-torch2${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 export OMP_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS
-export HF_HUB_OFFLINE=1 HF_HUB_DISABLE_PROGRESS_BARS=1 TRANSFORMERS_VERBOSITY=error TOKENIZERS_PARALLELISM=false
+export HF_HUB_OFFLINE=1 HF_HUB_DISABLE_PROGRESS_BARS=1 HF_DATASETS_DISABLE_PROGRESS_BARS=1 TRANSFORMERS_VERBOSITY=error \
+	TOKENIZERS_PARALLELISM=false PYTHONWARNINGS=ignore
 peers() { "$PY" bench/py/peers.py "$@"; }
 # field NAME LINE: the value of NAME=value in a key=value line
 field() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p"; }
@@ -23,3 +24,5 @@ ratios() {
 		if (NR == 1 || r < lo) lo = r; if (NR == 1 || r > hi) hi = r }
 		END { printf "%10.1f %10.1f %7.2fx  (reps %.2f-%.2fx, n=%d)\n", a, b, a / b, lo, hi, NR }' "$1"
 }
+# peak RSS (MB) of a command, from /usr/bin/time, into the file $rss
+peak() { /usr/bin/time -f %M -o "$rss" "$@" && awk '{ $1 = int($1 / 1024) } 1' "$rss" > "$rss.mb" && mv "$rss.mb" "$rss"; }

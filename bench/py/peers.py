@@ -231,8 +231,8 @@ def trl_sft(model_dir, tokens, batch, length, lr, threads):
         args = SFTConfig(output_dir=out, per_device_train_batch_size=batch, max_length=length, num_train_epochs=1,
                          learning_rate=lr, weight_decay=0.01, lr_scheduler_type="constant", warmup_steps=0,
                          optim="adamw_torch", save_strategy="no", report_to=[], logging_steps=10 ** 9,
-                         completion_only_loss=True, gradient_checkpointing=False, use_cpu=True,
-                         dataloader_num_workers=0, seed=42, disable_tqdm=True)
+                         completion_only_loss=True, gradient_checkpointing=False, use_cpu=True, bf16=False,
+                         dataloader_num_workers=0, seed=42, disable_tqdm=True)  # float32, as the other two
         trainer = Timed(model=m, args=args, train_dataset=ds, processing_class=tok,
                         peft_config=LoraConfig(**LORA), callbacks=[Clock()])
         trainer.train()
