@@ -242,9 +242,10 @@ def trl_sft(model_dir, tokens, batch, length, lr, threads):
 
 def longctx(lengths, doc, steps, threads):
     """bench/longctx's step in transformers: the demo base model's shape, one
-    packed row of DOC-token documents (position_ids restart per document,
-    which transformers turns into a block-diagonal causal mask), mean CE,
-    backward."""
+    packed row of DOC-token documents, mean CE, backward. Position ids alone
+    do not keep documents apart under SDPA (only flash-attention's varlen
+    path reads them), so the row gets a 4-D block-diagonal causal mask, the
+    one pack's rows get in ytrain."""
     import torch
     import transformers
     torch.set_num_threads(threads)
@@ -260,11 +261,13 @@ def longctx(lengths, doc, steps, threads):
             g = torch.Generator().manual_seed(i)
             ids = torch.randint(0, 2048, (1, T), generator=g)
             pos = (torch.arange(T) % doc if doc else torch.arange(T))[None]
+            seg = torch.arange(T) // doc if doc else torch.zeros(T, dtype=torch.int64)
+            mask = ((seg[:, None] == seg[None, :]) & torch.ones(T, T, dtype=torch.bool).tril())[None, None]
             labels = ids.clone()
             if doc:
                 labels[0, ::doc] = -100  # no target across a document boundary
             t = time.perf_counter()
-            loss = m(input_ids=ids, position_ids=pos, labels=labels).loss
+            loss = m(input_ids=ids, position_ids=pos, attention_mask=mask, labels=labels).loss
             loss.backward()
             m.zero_grad(set_to_none=True)
             if i:
