@@ -60,10 +60,14 @@ fuzz: gotch
 	$(GO) test -run=^$$ -fuzz=FuzzPeekKind -fuzztime=$(FUZZTIME) ./formats
 	$(GO) test -run=^$$ -fuzz=FuzzRecords -fuzztime=$(FUZZTIME) ./internal/corpus
 
-bench: build
+# score, train and long context next to transformers, peft and TRL on the
+# venv's torch 2.11, ytrain through build/shim-torch2 (bench/lib.sh); small
+# by default, env knobs for bigger (see each script's header)
+bench: build venv shim-torch2
 	bash bench/tokenize.sh
 	bash bench/score.sh
 	bash bench/train.sh
+	bash bench/longctx.sh
 	bash bench/dist.sh
 	$(GO) run ./bench/rss
 

@@ -1,67 +1,75 @@
 #!/usr/bin/env bash
-# train throughput next to an eager PyTorch loop doing the same work on the
-# same libtorch (Debian's python3-torch 1.13): LoRA r16 on all seven
-# projections, NLIRG, AdamW, a Qwen3-shaped float32 model. Prints trained
-# target tokens/s for fused (--token-batch 0) and windowed (--token-batch 10)
-# SFT on both sides, the fused/windowed ratio, and peak RSS of a deeper model
-# with and without --gradient-checkpointing. Run from the repository root.
+# train next to its peers on the same torch 2.11 (build/venv), the same
+# random Qwen3 (saved by transformers), data, batch, sequence length and
+# THREADS: LoRA r16 (α 32, dropout 0.2, all seven projections), AdamW
+# (lr 1e-4, weight decay 0.01), float32.
+#   fused (--token-batch 0, NLIRG) vs a transformers + peft loop doing the
+#     same: NLIRG weights (docs/nlirg.md), Σw·ℓ/#(w·ℓ≠0), one step per batch
+#   fused vs TRL's SFTTrainer with the same LoRA: plain mean CE on the answer
+#     tokens (completion_only_loss), bf16 off (its CPU default is bf16 autocast)
+#   windowed (--token-batch 10) vs the original's loop: per window of 10
+#     answer tokens a full forward over the sequence, backward, AdamW step
+# Trained target tokens/s over every optimizer step but the first (warm-up),
+# peak RSS of each process, ratios ytrain/peer. REPS interleaved runs: best
+# of each side and the spread of the per-rep ratios. DOCS LEN BATCH HIDDEN
+# LAYERS for bigger; CKPT=1 adds peak RSS of a 12-layer model on 4x1024
+# tokens with and without --gradient-checkpointing. Run from the repository
+# root (make bench).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/lib.sh"
 out=bench/out/train
 mkdir -p "$out"
-py=/usr/bin/python3
-if ! $py -c 'import torch' 2>/dev/null; then
-	echo "bench/train.sh: needs Debian's python3-torch: apt-get install -y python3-torch" >&2
-	exit 1
-fi
-go build -o "$out/" ./train ./tools/tinymodel
-THREADS=${THREADS:-1} DOCS=${DOCS:-16} LEN=${LEN:-256}
-"$out/tinymodel" --arch Qwen3ForCausalLM --vocab 8192 --hidden 256 --layers 4 --heads 8 --kv-heads 4 \
-	--intermediate 768 --seed 1 -o "$out/model"
-mkdata() { # DOCS LEN FILE
-	$py - "$1" "$2" > "$3" <<'PY'
-import json, random, sys
-random.seed(0)
-docs, n = int(sys.argv[1]), int(sys.argv[2])
-for i in range(docs):
-    print(json.dumps({"id": f"d{i}", "input_ids": [random.randrange(8192) for _ in range(n)],
-                      "loss_mask": [0] * (n // 4) + [1] * (n - n // 4)}))
-PY
-}
-mkdata "$DOCS" "$LEN" "$out/fused.jsonl"
-mkdata 2 "$LEN" "$out/windowed.jsonl" # windowed is ~20x slower: fewer documents
+DOCS=${DOCS:-32} LEN=${LEN:-256} BATCH=${BATCH:-8} WDOCS=${WDOCS:-2} LR=1e-4
+peers make-model "$out/model" 8192 "${HIDDEN:-256}" "${LAYERS:-4}" >/dev/null
+peers data "$out/fused.jsonl" "$DOCS" "$LEN" 8192
+peers data "$out/windowed.jsonl" "$WDOCS" "$LEN" 8192 # windowed is ~20x slower: fewer documents
+rss=$out/rss
 
-# trained target tokens/s over the training steps (metrics.jsonl), as the
-# PyTorch loop times its own steps: loading and saving are left out on both sides
+# trained target tokens/s of ytrain's steps but the first, from metrics.jsonl
 ytrain() { # DATA flags...
 	local data=$1
 	shift
 	rm -rf "$out/run"
-	"$out/train" --model "$out/model" --output "$out/run" --epochs 1 --lr 1e-4 --threads "$THREADS" \
-		--lora-rank 16 --lora-alpha 32 "$@" "$data" 2> "$out/train.log" || { cat "$out/train.log" >&2; exit 1; }
+	peak bin/train --model "$out/model" --output "$out/run" --epochs 1 --lr "$LR" --threads "$THREADS" \
+		--lora-rank 16 --lora-alpha 32 --lora-dropout 0.2 --weighting nlirg "$@" "$data" 2> "$out/train.log" ||
+		{ cat "$out/train.log" >&2; exit 1; }
 	sed 's/.*"step_time":\([0-9.e-]*\).*"targets":\([0-9]*\).*/\1 \2/' "$out/run/metrics.jsonl" |
-		awk '{ t += $1; n += $2 } END { printf "%.1f", n / t }'
+		awk 'NR > 1 { t += $1; n += $2 } END { printf "%.1f", n / t }'
 }
-go_fused=$(ytrain "$out/fused.jsonl" --token-batch 0 --batch-size 8)
-go_win=$(ytrain "$out/windowed.jsonl" --token-batch 10)
-pt_fused=$($py bench/py/train.py "$out/model" "$out/fused.jsonl" fused 8 0 16 32 "$THREADS" | sed -n 's/.*torch_targets_per_s=\([0-9.]*\).*/\1/p')
-pt_win=$($py bench/py/train.py "$out/model" "$out/windowed.jsonl" windowed 1 10 16 32 "$THREADS" | sed -n 's/.*torch_targets_per_s=\([0-9.]*\).*/\1/p')
-echo "train (LoRA r16, NLIRG, $LEN-token documents, $THREADS thread(s)): trained target tokens/s"
-printf "  %-22s %10s %10s %8s\n" mode ytrain PyTorch ratio
-for m in fused windowed; do
-	g=go_$([ $m = fused ] && echo fused || echo win) p=pt_$([ $m = fused ] && echo fused || echo win)
-	awk -v m="$m" -v g="${!g}" -v p="${!p}" 'BEGIN { printf "  %-22s %10.1f %10.1f %7.2fx\n", m, g, p, g / p }'
+peer() { # peers.py arguments: its targets/s
+	local line
+	line=$(peak "$PY" bench/py/peers.py "$@" 2> "$out/peer.log") || { cat "$out/peer.log" >&2; exit 1; }
+	field targets_per_s "$line"
+}
+: > "$out/peft" ; : > "$out/trl"; : > "$out/win"
+for _ in $(seq "$REPS"); do
+	g=$(ytrain "$out/fused.jsonl" --token-batch 0 --batch-size "$BATCH") gm=$(cat "$rss")
+	p=$(peer peft "$out/model" "$out/fused.jsonl" fused "$BATCH" 0 "$LR" "$THREADS") pm=$(cat "$rss")
+	echo "$g $p" >> "$out/peft"
+	t=$(peer trl "$out/model" "$out/fused.jsonl" "$BATCH" "$LEN" "$LR" "$THREADS") tm=$(cat "$rss")
+	echo "$g $t" >> "$out/trl"
+	gw=$(ytrain "$out/windowed.jsonl" --token-batch 10) gwm=$(cat "$rss")
+	pw=$(peer peft "$out/model" "$out/windowed.jsonl" windowed 1 10 "$LR" "$THREADS") pwm=$(cat "$rss")
+	echo "$gw $pw" >> "$out/win"
 done
-awk -v f="$go_fused" -v w="$go_win" 'BEGIN { printf "  fused / windowed (ytrain): %.1fx (goal >= 10x)\n", f / w }'
+echo "train: LoRA r16, AdamW lr $LR, $LEN-token documents ($((LEN / 4)) prompt), batch $BATCH, $THREADS thread(s), torch 2.11 both sides, best of $REPS"
+printf "  %-44s %10s %10s %8s\n" "trained target tokens/s" ytrain peer ratio
+printf "  %-44s %s  target >= 1.0x\n" "fused NLIRG vs transformers+peft loop" "$(ratios "$out/peft")"
+printf "  %-44s %s\n" "fused NLIRG vs TRL SFTTrainer (plain CE)" "$(ratios "$out/trl")"
+printf "  %-44s %s\n" "windowed (10) vs the original's window loop" "$(ratios "$out/win")"
+echo "  peak RSS (MB, last rep): ytrain fused $gm, transformers+peft $pm ($(awk -v a="$gm" -v b="$pm" 'BEGIN { printf "%.2fx", a / b }')), TRL $tm ($(awk -v a="$gm" -v b="$tm" 'BEGIN { printf "%.2fx", a / b }')); windowed: ytrain $gwm, loop $pwm"
+awk -v f="$(sort -g "$out/peft" | tail -1 | cut -d' ' -f1)" -v w="$(sort -g "$out/win" | tail -1 | cut -d' ' -f1)" \
+	'BEGIN { printf "  fused / windowed (ytrain, best): %.1fx\n", f / w }'
 
+[ -n "${CKPT:-}" ] || exit 0
 # peak memory: a deeper model, longer documents, with and without checkpointing
-"$out/tinymodel" --arch Qwen3ForCausalLM --vocab 8192 --hidden 256 --layers 12 --heads 8 --kv-heads 4 \
-	--intermediate 768 --seed 1 -o "$out/deep"
-mkdata 4 1024 "$out/long.jsonl"
-peak() {
+peers make-model "$out/deep" 8192 256 12 >/dev/null
+peers data "$out/long.jsonl" 4 1024 8192
+deep() {
 	rm -rf "$out/run"
-	/usr/bin/time -f %M "$out/train" --model "$out/deep" --output "$out/run" --epochs 1 --token-batch 0 --batch-size 4 \
-		--threads "$THREADS" "$@" "$out/long.jsonl" 2>&1 >/dev/null | tail -1
+	peak bin/train --model "$out/deep" --output "$out/run" --epochs 1 --token-batch 0 --batch-size 4 \
+		--threads "$THREADS" "$@" "$out/long.jsonl" 2> "$out/train.log" >/dev/null || { cat "$out/train.log" >&2; exit 1; }
+	cat "$rss"
 }
-plain=$(peak) ckpt=$(peak --gradient-checkpointing)
-awk -v a="$plain" -v b="$ckpt" 'BEGIN { printf "  peak RSS, 12 layers, 4x1024 tokens: %.0f MB plain, %.0f MB with --gradient-checkpointing (%.2fx)\n", a / 1024, b / 1024, b / a }'
+plain=$(deep) ckpt=$(deep --gradient-checkpointing)
+awk -v a="$plain" -v b="$ckpt" 'BEGIN { printf "  peak RSS, 12 layers, 4x1024 tokens: %.0f MB plain, %.0f MB with --gradient-checkpointing (%.2fx)\n", a, b, b / a }'

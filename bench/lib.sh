@@ -1,0 +1,28 @@
+# Sourced by bench/score.sh, bench/train.sh and bench/longctx.sh: ytrain's
+# tools (bin/, make build) run on pip's torch 2.11 through build/shim-torch2,
+# put before the binaries' RUNPATH as `make test` does, and their peers run
+# on the same torch in build/venv (make venv shim-torch2; make bench makes
+# both). One thread count for both sides: THREADS (default 1).
+cd "$(dirname "$0")/.."
+PY=$PWD/build/venv/bin/python
+for f in "$PY" build/shim-torch2/libgotch_tch.so bin/score bin/train; do
+	[ -e "$f" ] || { echo "$0: $f missing: run make build venv shim-torch2 (or make bench)" >&2; exit 1; }
+done
+THREADS=${THREADS:-1} REPS=${REPS:-3}
+export LD_LIBRARY_PATH=$PWD/build/shim-torch2${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+export OMP_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS
+export HF_HUB_OFFLINE=1 HF_HUB_DISABLE_PROGRESS_BARS=1 HF_DATASETS_DISABLE_PROGRESS_BARS=1 TRANSFORMERS_VERBOSITY=error \
+	TOKENIZERS_PARALLELISM=false PYTHONWARNINGS=ignore
+peers() { "$PY" bench/py/peers.py "$@"; }
+# field NAME LINE: the value of NAME=value in a key=value line
+field() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p"; }
+# ratios FILE: FILE holds one "ytrain peer" pair per interleaved rep; prints
+# the best of each side, the ratio of the bests, and the spread (min–max)
+# of the reps' own ratios
+ratios() {
+	awk '{ r = $1 / $2; if (NR == 1 || $1 > a) a = $1; if (NR == 1 || $2 > b) b = $2
+		if (NR == 1 || r < lo) lo = r; if (NR == 1 || r > hi) hi = r }
+		END { printf "%10.1f %10.1f %7.2fx  (reps %.2f-%.2fx, n=%d)\n", a, b, a / b, lo, hi, NR }' "$1"
+}
+# peak RSS (MB) of a command, from /usr/bin/time, into the file $rss
+peak() { /usr/bin/time -f %M -o "$rss" "$@" && awk '{ $1 = int($1 / 1024) } 1' "$rss" > "$rss.mb" && mv "$rss.mb" "$rss"; }
