@@ -73,9 +73,13 @@ func (o *adamW) update(lr, gscale float64) {
 				g.MustMulScalar_(ts.FloatScalar(gscale))
 			}
 			q.m.MustMulScalar_(ts.FloatScalar(o.beta1))
-			q.m.MustAdd_(g.MustMulScalar(ts.FloatScalar(1-o.beta1), false))
+			gm := g.MustMulScalar(ts.FloatScalar(1-o.beta1), false)
+			q.m.MustAdd_(gm)
+			gm.MustDrop()
 			q.v.MustMulScalar_(ts.FloatScalar(o.beta2))
-			q.v.MustAdd_(g.MustMul(g, false).MustMulScalar(ts.FloatScalar(1-o.beta2), true))
+			gg := g.MustMul(g, false).MustMulScalar(ts.FloatScalar(1-o.beta2), true)
+			q.v.MustAdd_(gg)
+			gg.MustDrop()
 			g.MustDrop()
 			// p ← p·(1 − lr·wd) − (lr/bc1)·m / (√v/√bc2 + eps), as torch does
 			q.master.MustMulScalar_(ts.FloatScalar(1 - lr*o.weightDecay))
