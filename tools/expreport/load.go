@@ -175,7 +175,7 @@ func loadRuns(root string, skip bool, warn func(string)) ([]*armRun, *registry, 
 			return nil, nil, err
 		}
 		for _, a := range arms {
-			if !a.IsDir() {
+			if !a.IsDir() || a.Name() == "data" { // demo/Makefile keeps the run's data beside its arms
 				continue
 			}
 			dir := filepath.Join(root, e.Name(), a.Name())
