@@ -128,25 +128,41 @@ func sameWeights(t *testing.T, want, got map[string][]float32, tol float64) {
 	if len(want) != len(got) || len(want) == 0 {
 		t.Fatalf("%d tensors, want %d", len(got), len(want))
 	}
-	worst, where := 0.0, ""
+	// Relative to the tensor's norm, every tensor within tol; single
+	// elements within 10·tol of the tensor's largest value: AdamW divides by
+	// √v, so an element whose gradient nearly cancels turns a last-bit
+	// difference of the summation order (one process vs an all-reduce) into a
+	// visible one: on one 2-core machine "lora fused" on 2 ranks differs by
+	// 3.67e-5 on one element of a LoRA B whose norm differs by 3.4e-6 (the
+	// same on the commit that added this test; its CI machine passed 1e-5).
+	worstNorm, worstElem, whereNorm, whereElem := 0.0, 0.0, "", ""
 	for name, a := range want {
 		b := got[name]
 		if len(a) != len(b) {
 			t.Fatalf("%s: %d values, want %d", name, len(b), len(a))
 		}
-		scale, diff := 0.0, 0.0
+		scale, diff, n2, d2 := 0.0, 0.0, 0.0, 0.0
 		for i := range a {
+			d := float64(a[i]) - float64(b[i])
 			scale = max(scale, math.Abs(float64(a[i])))
-			diff = max(diff, math.Abs(float64(a[i])-float64(b[i])))
+			diff = max(diff, math.Abs(d))
+			n2 += float64(a[i]) * float64(a[i])
+			d2 += d * d
 		}
-		if r := diff / max(scale, 1e-12); r > worst {
-			worst, where = r, name
+		if r := math.Sqrt(d2 / max(n2, 1e-24)); r > worstNorm {
+			worstNorm, whereNorm = r, name
+		}
+		if r := diff / max(scale, 1e-12); r > worstElem {
+			worstElem, whereElem = r, name
 		}
 	}
-	if worst > tol {
-		t.Errorf("weights differ by %.3g relative (%s), want ≤ %g", worst, where, tol)
+	if worstNorm > tol {
+		t.Errorf("weights differ by %.3g relative to their norm (%s), want ≤ %g", worstNorm, whereNorm, tol)
 	}
-	t.Logf("largest relative difference %.3g (%s)", worst, where)
+	if worstElem > 10*tol {
+		t.Errorf("an element differs by %.3g of its tensor's largest value (%s), want ≤ %g", worstElem, whereElem, 10*tol)
+	}
+	t.Logf("largest relative difference %.3g by norm (%s), %.3g by element (%s)", worstNorm, whereNorm, worstElem, whereElem)
 }
 
 // trained checks that a run moved its weights: LoRA's B starts at zero.
