@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 out=bench/out/dist
 mkdir -p "$out"
 go build -o "$out/" ./bench/dist ./cmd/train ./tools/tinymodel
-# the demo's base model shape (scripts/demo-base.sh)
+# a 1.9M-parameter tiny Qwen3 (the shape of the first demo base; demo/base is d 256)
 "$out/tinymodel" --arch Qwen3ForCausalLM --vocab 2048 --hidden 192 --layers 4 --heads 6 --kv-heads 2 \
 	--intermediate 512 --tied --seed 1 -o "$out/model"
 [ -n "${SKIP_COLLECTIVES:-}" ] || "$out/dist" --model "$out/model" --reps "${REPS:-20}"

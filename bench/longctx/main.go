@@ -40,7 +40,7 @@ func main() {
 	dir, err := os.MkdirTemp("", "longctx-model")
 	check(err)
 	defer os.RemoveAll(dir)
-	// scripts/demo-base.sh's base model: 1.9M parameters
+	// a 1.9M-parameter tiny Qwen3 (the first demo base's shape; demo/base is d 256)
 	spec := tinymodel.Spec{Arch: "Qwen3ForCausalLM", Vocab: 2048, Hidden: 192, Layers: 4, Heads: 6, KVHeads: 2, Inter: 512, Tied: true, Seed: 1}
 	check(tinymodel.Write(dir, spec))
 	m, err := model.Load(dir, gotch.CPU, gotch.Float)
