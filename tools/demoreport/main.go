@@ -11,7 +11,6 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,6 +23,7 @@ import (
 
 	"github.com/ytrain/ytrain/formats"
 	"github.com/ytrain/ytrain/internal/cli"
+	"github.com/ytrain/ytrain/internal/corpus"
 )
 
 func main() { cli.Main("demoreport", func(args []string) error { return run(args, os.Stdout) }) }
@@ -238,18 +238,7 @@ func examples(w *strings.Builder, dir string, arms []string, test string) error 
 	return nil
 }
 
+// eachLine calls f with every JSON Lines record of path, as written.
 func eachLine(path string, f func([]byte) error) error {
-	file, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer file.Close()
-	sc := bufio.NewScanner(file)
-	sc.Buffer(nil, 1<<24)
-	for n := 1; sc.Scan(); n++ {
-		if err := f(sc.Bytes()); err != nil {
-			return fmt.Errorf("%s:%d: %w", path, n, err)
-		}
-	}
-	return sc.Err()
+	return corpus.EachRecord(path, "jsonl", nil, func(rec *corpus.Record) error { return f(rec.Raw) })
 }

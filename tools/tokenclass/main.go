@@ -16,8 +16,6 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,6 +25,7 @@ import (
 	"github.com/ytrain/ytrain/formats"
 	"github.com/ytrain/ytrain/internal/bpe"
 	"github.com/ytrain/ytrain/internal/cli"
+	"github.com/ytrain/ytrain/internal/corpus"
 )
 
 const usage = `usage: tokenclass --tokenizer MODEL_DIR --data SFT.jsonl --tokens TOKENS --scores SCORES [-o OUT.md] [--json OUT.json]
@@ -162,36 +161,23 @@ func (in *inputs) report() (*Report, error) {
 
 // readData reads the SFT records by id.
 func readData(path string) (map[string]*dataRecord, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
 	out := map[string]*dataRecord{}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<26)
-	for line := 1; sc.Scan(); line++ {
-		b := bytes.TrimSpace(sc.Bytes())
-		if len(b) == 0 {
-			continue
-		}
+	err := corpus.EachRecord(path, "jsonl", nil, func(rec *corpus.Record) error {
 		d := new(dataRecord)
-		if err := json.Unmarshal(b, d); err != nil {
-			return nil, fmt.Errorf("%s:%d: %v", path, line, err)
+		if err := json.Unmarshal(rec.Raw, d); err != nil {
+			return err
 		}
 		if d.ID == "" {
-			return nil, fmt.Errorf("%s:%d: no id", path, line)
+			return errors.New("no id")
 		}
 		if _, dup := out[d.ID]; dup {
-			return nil, fmt.Errorf("%s:%d: id %q appears twice", path, line, d.ID)
+			return fmt.Errorf("id %q appears twice", d.ID)
 		}
 		out[d.ID] = d
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%s: no record", path)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
