@@ -79,6 +79,9 @@ func (tr *trainer) save(dir string, st *state) error {
 		}
 		err = tr.finishFolder(tmp, kind)
 	}
+	if err == nil && st != nil && tr.adapters != nil && tr.cfg.MergeCheckpoints {
+		err = tr.writeMerged(filepath.Join(tmp, "merged"))
+	}
 	if err == nil {
 		if err = os.RemoveAll(dir); err == nil {
 			err = os.Rename(tmp, dir)
@@ -255,6 +258,23 @@ func load(path string, into map[string]*ts.Tensor) error {
 		src.MustDrop()
 	}
 	return nil
+}
+
+// writeMerged writes the base with the adapters folded in as a full model
+// folder.
+func (tr *trainer) writeMerged(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	merged := tr.merged()
+	err := tr.writeModel(dir, tr.m.Params, merged)
+	for _, t := range merged {
+		t.MustDrop()
+	}
+	if err != nil {
+		return err
+	}
+	return tr.finishFolder(dir, "merged")
 }
 
 // merged returns each LoRA-adapted weight with its update folded in:

@@ -90,6 +90,7 @@ func (f *Flags) Register(fs *pflag.FlagSet) {
 	fs.IntVar(&c.EvalEvery, "eval-every", 50, "steps between evaluations (and at the end)")
 	fs.IntVar(&c.SaveEvery, "save-every", 0, "steps between checkpoints (0: at epoch ends only)")
 	fs.BoolVar(&c.Merge, "merge", false, "LoRA: also write the merged full model to OUTPUT/merged")
+	fs.BoolVar(&c.MergeCheckpoints, "merge-checkpoints", false, "LoRA: also write each checkpoint's merged full model to checkpoint-N/merged (to evaluate the run at several points)")
 	fs.StringVar(&c.Resume, "resume", "", "continue from this checkpoint-N folder")
 	fs.StringSliceVar(&c.AllowChanged, "allow-changed", nil, "with --resume: settings that may differ from the run's ("+strings.Join(Changeable, ", ")+")")
 	fs.BoolVar(&c.Overwrite, "overwrite", false, "train into an output folder that has another run: its checkpoints, final/, merged/ and metrics.jsonl are removed first")
@@ -159,6 +160,8 @@ func (f *Flags) Finish() (*Config, error) {
 		return nil, fmt.Errorf("--zero %d: want 0 or 1", c.Zero)
 	case c.Zero == 1 && !f.full:
 		return nil, errors.New("--zero 1 shards full fine-tuning's optimizer state: add --full (LoRA's is small)")
+	case f.full && (c.Merge || c.MergeCheckpoints):
+		return nil, errors.New("--merge and --merge-checkpoints fold LoRA adapters in: --full saves whole models already")
 	case c.DistTimeout <= 0:
 		return nil, errors.New("--dist-timeout must be positive")
 	}

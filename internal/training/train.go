@@ -61,8 +61,11 @@ type Config struct {
 	EvalEvery int
 	SaveEvery int
 	Merge     bool
-	Overwrite bool // start clean in an output folder that holds another run
-	Resume    string
+	// MergeCheckpoints also writes each LoRA checkpoint's merged model into
+	// checkpoint-N/merged, so a run can be evaluated at several points
+	MergeCheckpoints bool
+	Overwrite        bool // start clean in an output folder that holds another run
+	Resume           string
 	// AllowChanged names settings (of Changeable) that may differ from the
 	// resumed run's.
 	AllowChanged []string
@@ -381,14 +384,7 @@ func (tr *trainer) loop(seqs []*seq.Seq, total int) error {
 		return err
 	}
 	if cfg.Merge && tr.adapters != nil && tr.g.Rank() == 0 {
-		dir := filepath.Join(cfg.Output, "merged")
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return err
-		}
-		if err := tr.writeModel(dir, tr.m.Params, tr.merged()); err != nil {
-			return err
-		}
-		if err := tr.finishFolder(dir, "merged"); err != nil {
+		if err := tr.writeMerged(filepath.Join(cfg.Output, "merged")); err != nil {
 			return err
 		}
 	}

@@ -191,10 +191,25 @@ func TestLoRAFrozenBaseAndPEFTLayout(t *testing.T) {
 	}
 	defer before.Close()
 	cfg := baseConfig(modelDir, data, t.TempDir())
-	cfg.Epochs, cfg.Merge = 2, true
+	cfg.Epochs, cfg.Merge, cfg.MergeCheckpoints = 2, true, true
 	cfg.LoRA.Targets = []string{"q_proj", "v_proj", "down_proj"}
 	if err := Run(cfg); err != nil {
 		t.Fatal(err)
+	}
+	// each epoch's checkpoint holds its own merged model: the last one is the
+	// final merge byte for byte, the first one is another model
+	mergedAt := func(dir string) string {
+		b, err := os.ReadFile(filepath.Join(cfg.Output, dir, "model.safetensors"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	if mergedAt("checkpoint-4/merged") != mergedAt("merged") {
+		t.Error("checkpoint-4/merged (the last epoch's end) differs from merged/")
+	}
+	if mergedAt("checkpoint-2/merged") == mergedAt("merged") {
+		t.Error("checkpoint-2/merged (epoch 1's end) is the final model")
 	}
 	// the run's own loaded weights are checked through its final merge: the
 	// merged model differs from the base exactly in the adapted modules
