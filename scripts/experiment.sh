@@ -6,6 +6,8 @@
 #
 #   make experiment            the default grid (see below; under an hour on 2 cores)
 #   make experiment FULL=1     PLAN.md's whole grid (about 12 hours on 2 cores)
+#   make experiment FINAL=1    PLAN.md's revision 2: the final comparison
+#                              (48 runs with curves, about an hour on 2 cores)
 #   METHODS= LRS= NOISES= DATA_SEEDS= INIT_SEEDS= EPOCHS= override either
 #   make experiment MODEL=<HF folder> DATA=<SFT file> TEST=<questions with
 #     "reference"> GENERAL=<held-out text> [DEVICE=cuda]: the same arms on
@@ -16,7 +18,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-experiment/out}
-if [ -n "${FULL:-}" ]; then
+REPORT_FLAGS=()
+if [ -n "${FINAL:-}" ]; then
+	# PLAN.md revision 2: each arm at its lr from rule 2 (the forgetting
+	# budget on the default grid's validation runs), on data seeds the
+	# selection never saw, noise 0 and 0.2, every run measured at each epoch
+	OUT=${FINAL_OUT:-experiment/final}
+	ARM_LRS=${ARM_LRS:-sft-lr1e-3 nlirg-lr5e-4 nlirg-auto-lr5e-4 sft-mix-lr1e-3}
+	NOISES=${NOISES:-0 0.2}
+	DATA_SEEDS=${DATA_SEEDS:-3 4 5}
+	INIT_SEEDS=${INIT_SEEDS:-1 2}
+	CURVE=1
+	REPORT_FLAGS=(--final)
+elif [ -n "${FULL:-}" ]; then
 	METHODS=${METHODS:-sft nlirg nlirg-auto nlirg-win eaft dft trunc sft-mix}
 	LRS=${LRS:-5e-4 1e-3 2e-3 4e-3}
 	NOISES=${NOISES:-0 0.2}
@@ -35,10 +49,12 @@ if [ -n "${MODEL:-}" ]; then
 	user=(BASE="$(realpath "$MODEL")" TRAIN="$(realpath "$DATA")" TEST="$(realpath "$TEST")" GENERAL="$(realpath "$GENERAL")" DEVICE="${DEVICE:-cpu}")
 	NOISES=user DATA_SEEDS=1
 fi
-arms=
-for m in $METHODS; do
-	for lr in $LRS; do arms="$arms $m-lr$lr"; done
-done
+arms=${ARM_LRS:-}
+if [ -z "$arms" ]; then
+	for m in $METHODS; do
+		for lr in $LRS; do arms="$arms $m-lr$lr"; done
+	done
+fi
 for noise in $NOISES; do
 	for d in $DATA_SEEDS; do
 		for i in $INIT_SEEDS; do
@@ -47,9 +63,9 @@ for noise in $NOISES; do
 			# a core each better than two threads each
 			make -C demo --no-print-directory -j"${JOBS:-2}" results THREADS="${THREADS:-1}" \
 				OUT="$PWD/$OUT/runs/n$noise-d$d-i$i" SEED="$d" INIT="$i" NOISE="$noise" ARMS="$arms" \
-				${EPOCHS:+EPOCHS=$EPOCHS} "${user[@]}"
+				${EPOCHS:+EPOCHS=$EPOCHS} ${CURVE:+CURVE=$CURVE} "${user[@]}"
 		done
 	done
 done
-go run ./tools/expreport --resample-seeds -o "$OUT" "$OUT/runs"
+go run ./tools/expreport --resample-seeds "${REPORT_FLAGS[@]}" -o "$OUT" "$OUT/runs"
 echo "experiment: report in $OUT/report.md" >&2
