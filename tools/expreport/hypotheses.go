@@ -32,7 +32,10 @@ type hypothesis struct {
 // differences at each noise level, averaged over the levels run (the same
 // facts and seeds, so still paired); H3 compares the lowest and highest
 // noise levels.
-func (e *experiment) hypotheses() []*hypothesis {
+//
+// In the final comparison (PLAN.md revision 2) every arm ran at one lr,
+// picked within the forgetting budget: H1 and H4 compare test accuracy there.
+func (e *experiment) hypotheses(final bool) []*hypothesis {
 	hs := []*hypothesis{
 		{ID: "H1", Direction: +1,
 			Statement:  "At matched domain accuracy NLIRG forgets less than SFT.",
@@ -57,6 +60,15 @@ func (e *experiment) hypotheses() []*hypothesis {
 			y, _ := e.budgetAccuracy(noise, b, "", w)
 			return x - y
 		}
+	}
+	if final {
+		budgetDiff = func(a, b string) func(noise string, w []float64) float64 {
+			return func(noise string, w []float64) float64 {
+				return domainAccuracy(e.chosen[sweepKey{noise, a}], w) - domainAccuracy(e.chosen[sweepKey{noise, b}], w)
+			}
+		}
+		hs[0].Statistic = "test domain accuracy at the final lrs (each picked within the forgetting budget: matched forgetting), nlirg − sft"
+		hs[3].Statistic = "test domain accuracy at the final lrs, nlirg-auto − nlirg"
 	}
 	e.overNoise(hs[0], []string{"nlirg", "sft"}, budgetDiff("nlirg", "sft"))
 	e.overNoise(hs[1], []string{"nlirg", "sft"}, func(noise string, w []float64) float64 {
@@ -157,4 +169,34 @@ func num(x float64) *float64 {
 		return nil
 	}
 	return &x
+}
+
+// besideOut is a comparison reported next to a hypothesis, outside Holm's
+// family: what the hypothesis's statistic does not show.
+type besideOut struct {
+	ID        string   `json:"id"` // the hypothesis it stands beside
+	Statistic string   `json:"statistic"`
+	Estimate  value    `json:"estimate"`
+	P         *float64 `json:"p,omitempty"`
+}
+
+// beside: in the final comparison, H1's other half: how much more the
+// general loss grew under NLIRG than under SFT at the final lrs.
+func (e *experiment) beside(b *boot, final bool) []besideOut {
+	if !final {
+		return nil
+	}
+	h := &hypothesis{}
+	e.overNoise(h, []string{"nlirg", "sft"}, func(noise string, w []float64) float64 {
+		return lossChange(e.chosen[sweepKey{noise, "nlirg"}], w) - lossChange(e.chosen[sweepKey{noise, "sft"}], w)
+	})
+	if h.stat == nil {
+		return nil
+	}
+	est := b.estimate(h.stat)
+	out := besideOut{ID: "H1", Statistic: "Δ general loss at the final lrs, nlirg − sft (mean over noise levels)", Estimate: value{Mean: num(est.Value)}}
+	if b.seeds { // the loss has no facts: only resampled seeds give it an interval
+		out.Estimate.Lo, out.Estimate.Hi, out.P = num(est.Lo), num(est.Hi), num(est.P)
+	}
+	return []besideOut{out}
 }

@@ -125,6 +125,10 @@ type armRun struct {
 	kinds      []string  // the registry's, by fact
 	ones       []float64 // every fact weighed once
 	slots      [2]int    // weight indices of the data and init seed
+	// the arm at its earlier epoch ends (demo CURVE=1: curve/checkpoint-N/,
+	// by step), each with the test, general and held-out measures only
+	curve []*armRun
+	step  int
 }
 
 var runDir = regexp.MustCompile(`^n([0-9.eE+-]+)-d([0-9]+)-i([0-9]+)$`)
@@ -207,8 +211,44 @@ type missingError struct{ path string }
 func (e missingError) Error() string { return e.path + ": missing" }
 
 func (r *armRun) load(g *registry) error {
+	if err := r.loadMeasures(g, sampleFiles); err != nil {
+		return err
+	}
+	return r.loadCurve(g)
+}
+
+// curveFiles are what demo/curve.sh measures at a checkpoint.
+var curveFiles = []struct{ name, file string }{
+	{"test", "domain.test.samples.jsonl"},
+	{"general", "general.test.samples.jsonl"},
+}
+
+// loadCurve reads the arm's curve/checkpoint-N folders, if any, by step.
+func (r *armRun) loadCurve(g *registry) error {
+	dirs, err := filepath.Glob(filepath.Join(r.dir, "curve", "checkpoint-*"))
+	if err != nil {
+		return err
+	}
+	for _, d := range dirs {
+		step, err := strconv.Atoi(strings.TrimPrefix(filepath.Base(d), "checkpoint-"))
+		if err != nil {
+			return fmt.Errorf("%s: want curve/checkpoint-<step>", d)
+		}
+		p := *r
+		p.dir, p.step, p.curve = d, step, nil
+		if err := p.loadMeasures(g, curveFiles); err != nil {
+			return err
+		}
+		r.curve = append(r.curve, &p)
+	}
+	sort.Slice(r.curve, func(i, j int) bool { return r.curve[i].step < r.curve[j].step })
+	return nil
+}
+
+// loadMeasures reads files' samples and heldout.json from r.dir.
+func (r *armRun) loadMeasures(g *registry, files []struct{ name, file string }) error {
 	r.sets = map[string]*set{}
-	for _, sf := range sampleFiles {
+	for _, sf := range files {
 		name, path := sf.name, filepath.Join(r.dir, sf.file)
 		var ids map[string]int // choices rows name their question, not its fact
 		if name == "choices" && r.sets["test"] != nil {

@@ -6,7 +6,7 @@
 // p-values.
 //
 //	go run ./tools/expreport [-o experiment/out] [--resamples 2000] [--seed 1] [--deviations FILE]
-//	    [--skip-incomplete] [--resample-seeds] RUNS
+//	    [--skip-incomplete] [--resample-seeds] [--lr-rule budget|val] [--final] RUNS
 //
 // RUNS holds n<noise>-d<dataseed>-i<initseed>/<arm>/, arm "base" or
 // METHOD-lrLR (split on the last "-lr"), each with
@@ -19,15 +19,19 @@
 //     and kind come from the test answer of the same id, or from the row's
 //     meta or top level; k may also be "k" or len(meta.choices)
 //   - heldout.json: evaluate's summary with score_mean_loss
+//   - optionally curve/checkpoint-N/ (demo CURVE=1): the arm at an earlier
+//     epoch end, with domain.test and general.test samples and heldout.json
 //
-// Writes to -o, all or none: report.md, pareto-n<noise>[-<kind>].png and
+// Writes to -o, all or none: report.md, pareto-n<noise>[-<kind>].png,
+// curve-n<noise>.png (runs with curves) and
 // results.json: {runs, resamples, resample_seeds, seed, noise_levels,
 // data_seeds, init_seeds, budget_loss, budget_kept,
-// selection: [{arm, noise, chosen_lr, n_val, scores: [{lr, val_accuracy, runs}]}],
+// lr_rule, final, selection: [{arm, noise, chosen_lr, n_val, scores: [{lr, val_accuracy, runs, within_budget}]}],
 // cells: [{arm, noise, lr, chosen, runs, metrics: {KEY: {mean, ci_lo, ci_hi} or {mean, min, max}}}],
+// curves: [{arm, noise, lr, epochs: [{epoch, domain_accuracy, general_kept, general_loss_change}]}],
 // budget: [{arm, noise, accuracy, ci_lo, ci_hi, lr, by_kind}],
 // hypotheses: [{id, statement, statistic, prediction, direction, not_run,
-// estimate, ci_lo, ci_hi, p, p_holm, verdict, opposite, per_noise}], plots}.
+// estimate, ci_lo, ci_hi, p, p_holm, verdict, opposite, per_noise}], beside: [{id, statistic, estimate, p}], plots}.
 // Metric keys: domain_accuracy[_new|_conflicting|_consistent],
 // choice_accuracy_cc, noise_reproduced, train_test_gap, general_accuracy,
 // general_kept, general_loss_change, seq_rep_4, general_seq_rep_4,
@@ -58,6 +62,8 @@ func run(args []string, stderr io.Writer) error {
 	deviations := fs.String("deviations", "", "markdown file for the report's Deviations section")
 	seeds := fs.Bool("resample-seeds", false, "also draw data and init seeds with replacement in each resample (a sensitivity check; PLAN.md resamples facts only)")
 	skip := fs.Bool("skip-incomplete", false, "skip arm folders missing a file (a run still going) instead of failing")
+	rule := fs.String("lr-rule", ruleBudget, "budget: PLAN.md's rule 2, the best validation accuracy among the lrs within the forgetting budget; val: rule 1, validation accuracy alone")
+	final := fs.Bool("final", false, "PLAN.md revision 2's final comparison: one lr per arm, H1 and H4 on test accuracy at it, curves over epochs")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return nil
@@ -67,10 +73,13 @@ func run(args []string, stderr io.Writer) error {
 	if fs.NArg() != 1 {
 		return errors.New("usage: expreport [-o DIR] RUNS_DIR")
 	}
+	if *rule != ruleBudget && *rule != ruleVal {
+		return fmt.Errorf("--lr-rule %q: want %s or %s", *rule, ruleBudget, ruleVal)
+	}
 	if *resamples < 100 {
 		return fmt.Errorf("--resamples %d: want at least 100", *resamples)
 	}
-	o := options{runs: fs.Arg(0), resamples: *resamples, seed: *seed, skipIncomplete: *skip, resampleSeeds: *seeds}
+	o := options{runs: fs.Arg(0), resamples: *resamples, seed: *seed, skipIncomplete: *skip, resampleSeeds: *seeds, rule: *rule, final: *final}
 	if *deviations != "" {
 		b, err := os.ReadFile(*deviations)
 		if err != nil {
@@ -106,13 +115,21 @@ func build(o options, warn func(string)) ([]file, error) {
 	if err != nil {
 		return nil, err
 	}
-	e, err := group(runs, reg)
+	e, err := group(runs, reg, o.rule)
 	if err != nil {
 		return nil, err
 	}
 	res := e.analyse(o)
 	var files []file
 	for _, n := range e.noises {
+		if e.hasCurves(n) {
+			png, err := e.curvePlot(n)
+			if err != nil {
+				return nil, fmt.Errorf("plot %s: %w", curveName(n), err)
+			}
+			files = append(files, file{curveName(n), png})
+			res.Plots = append(res.Plots, curveName(n))
+		}
 		for _, k := range append([]string{""}, kinds...) {
 			png, err := e.pareto(n, k)
 			if err != nil {

@@ -32,13 +32,14 @@ type experiment struct {
 	sweeps  map[sweepKey][]*cell    // by lr; base: one cell
 	chosen  map[sweepKey]*cell      // by the lr rule
 	sel     map[sweepKey]*selection // what the rule saw
+	rule    string                  // the lr rule: ruleBudget or ruleVal
 }
 
 // group sorts runs into cells and finds each run's base: the one in the
 // same folder, else another of the same data seed (the base does not
 // depend on the init seed, and its general loss not on the data).
-func group(runs []*armRun, g *registry) (*experiment, error) {
-	e := &experiment{reg: g, runs: runs, sweeps: map[sweepKey][]*cell{}, chosen: map[sweepKey]*cell{}, sel: map[sweepKey]*selection{}}
+func group(runs []*armRun, g *registry, rule string) (*experiment, error) {
+	e := &experiment{reg: g, runs: runs, sweeps: map[sweepKey][]*cell{}, chosen: map[sweepKey]*cell{}, sel: map[sweepKey]*selection{}, rule: rule}
 	type folder struct {
 		noise      string
 		data, init int
@@ -52,6 +53,9 @@ func group(runs []*armRun, g *registry) (*experiment, error) {
 	ones := g.ones()
 	for _, r := range runs {
 		r.kinds, r.ones = g.kinds, ones
+		for _, p := range r.curve {
+			p.slots, p.kinds, p.ones = r.slots, g.kinds, ones
+		}
 		noiseVal[r.noise] = r.noiseVal
 		if r.method == "base" {
 			bases[folder{r.noise, r.data, r.init}] = r
@@ -106,7 +110,7 @@ func group(runs []*armRun, g *registry) (*experiment, error) {
 			e.chosen[k] = cs[0]
 			continue
 		}
-		s := selectLR(cs)
+		s := selectLR(cs, rule)
 		e.sel[k] = s
 		e.chosen[k] = cs[s.Chosen]
 	}
@@ -195,13 +199,55 @@ var retentionMetrics = []metric{
 	{key: "general_no_stop", title: "no stop gen.", format: "%.3f", value: setMean("general", truncated, "")},
 }
 
+// epochs is how many points the cell's runs all have: their earlier epoch
+// ends (curve) and the final model.
+func (c *cell) epochs() int {
+	n := math.MaxInt
+	for _, r := range c.runs {
+		n = min(n, len(r.curve)+1)
+	}
+	return n
+}
+
+// atEpoch is the cell at its k-th point (0-based; epochs()-1 is the final
+// model), the same bases.
+func (c *cell) atEpoch(k int) *cell {
+	out := *c
+	out.runs = make([]*armRun, len(c.runs))
+	for i, r := range c.runs {
+		out.runs[i] = r
+		if k < len(r.curve) {
+			out.runs[i] = r.curve[k]
+		}
+	}
+	return &out
+}
+
+func metricByKey(key string) metric {
+	for _, m := range append(append([]metric{}, domainMetrics...), retentionMetrics...) {
+		if m.key == key {
+			return m
+		}
+	}
+	panic("no metric " + key)
+}
+
 // ---- the lr rule -----------------------------------------------------------
 
-// lrScore is one lr's mean validation accuracy over its seeds.
+// The lr rules of PLAN.md: rule 2 (its revision 2, the default) picks
+// within the forgetting budget, rule 1 on validation accuracy alone.
+const (
+	ruleBudget = "budget"
+	ruleVal    = "val"
+)
+
+// lrScore is one lr's mean validation accuracy over its seeds, and whether
+// its mean forgetting is within the budget.
 type lrScore struct {
 	LR       string  `json:"lr"`
 	Accuracy float64 `json:"val_accuracy"`
 	Runs     int     `json:"runs"`
+	Within   bool    `json:"within_budget"`
 	lrVal    float64
 }
 
@@ -212,7 +258,7 @@ type selection struct {
 	Chosen int
 }
 
-func selectLR(cs []*cell) *selection {
+func selectLR(cs []*cell, rule string) *selection {
 	s := &selection{}
 	for _, c := range cs {
 		for _, r := range c.runs {
@@ -220,11 +266,37 @@ func selectLR(cs []*cell) *selection {
 				s.NVal = v.questions
 			}
 		}
-		s.Scores = append(s.Scores, lrScore{LR: c.lr, lrVal: c.lrVal, Runs: len(c.runs),
-			Accuracy: perRun(c, c.runs[0].ones, func(r, _ *armRun) float64 { return r.sets["val"].mean(r.ones, accuracy, r.kinds, "") })})
+		ones := c.runs[0].ones
+		s.Scores = append(s.Scores, lrScore{LR: c.lr, lrVal: c.lrVal, Runs: len(c.runs), Within: withinBudget(c, ones),
+			Accuracy: perRun(c, ones, func(r, _ *armRun) float64 { return r.sets["val"].mean(r.ones, accuracy, r.kinds, "") })})
 	}
-	s.Chosen = chooseLR(s.Scores, s.NVal)
+	if rule == ruleVal {
+		s.Chosen = chooseLR(s.Scores, s.NVal)
+		return s
+	}
+	// rule 2: the same choice among the lrs within the budget; none → the smallest
+	var within []lrScore
+	var at []int
+	for i, sc := range s.Scores {
+		if sc.Within {
+			within, at = append(within, sc), append(at, i)
+		}
+	}
+	s.Chosen = 0
+	for i, sc := range s.Scores {
+		if sc.lrVal < s.Scores[s.Chosen].lrVal {
+			s.Chosen = i
+		}
+	}
+	if len(within) > 0 {
+		s.Chosen = at[chooseLR(within, s.NVal)]
+	}
 	return s
+}
+
+// withinBudget: the cell's mean forgetting is within H1's budget.
+func withinBudget(c *cell, w []float64) bool {
+	return lossChange(c, w) <= budgetLoss+1e-12 && generalKept(c, w) >= budgetKept-1e-12
 }
 
 // chooseLR is PLAN.md's rule: the highest mean validation accuracy; lrs
@@ -272,7 +344,7 @@ func (e *experiment) budgetAccuracy(noise, method, kind string, w []float64) (ac
 	cs := e.sweeps[sweepKey{noise, method}]
 	acc = math.Inf(-1)
 	for _, c := range cs {
-		if lossChange(c, w) > budgetLoss+1e-12 || !(generalKept(c, w) >= budgetKept-1e-12) {
+		if !withinBudget(c, w) {
 			continue
 		}
 		if a := domainAccuracy(c, w); a > acc {

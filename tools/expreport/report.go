@@ -17,6 +17,8 @@ type options struct {
 	deviations     string // markdown for the Deviations section
 	skipIncomplete bool
 	resampleSeeds  bool // draw seeds too: a sensitivity check beyond PLAN.md
+	rule           string
+	final          bool // PLAN.md revision 2's final comparison
 }
 
 // value is a metric of a cell in results.json: the mean over seeds and its
@@ -70,7 +72,11 @@ type results struct {
 	Selection     []selectionOut   `json:"selection"`
 	Cells         []cellOut        `json:"cells"`
 	Budget        []budgetOut      `json:"budget"`
+	LRRule        string           `json:"lr_rule"` // budget (PLAN.md's rule 2) or val (rule 1)
+	Final         bool             `json:"final"`   // PLAN.md revision 2's final comparison
+	Curves        []curveOut       `json:"curves,omitempty"`
 	Hypotheses    []*hypothesis    `json:"hypotheses"`
+	Beside        []besideOut      `json:"beside,omitempty"` // reported next to a hypothesis, outside Holm
 	Plots         []string         `json:"plots"`
 	cellIndex     map[*cell]int    // into Cells
 	budgetIndex   map[sweepKey]int // into Budget
@@ -111,8 +117,11 @@ func (e *experiment) analyse(o options) *results {
 			res.Budget = append(res.Budget, bo)
 		}
 	}
-	res.Hypotheses = e.hypotheses()
+	res.LRRule, res.Final = o.rule, o.final
+	res.Curves = e.curves(b)
+	res.Hypotheses = e.hypotheses(o.final)
 	test(res.Hypotheses, b)
+	res.Beside = e.beside(b, o.final)
 	return res
 }
 
@@ -200,9 +209,21 @@ func (e *experiment) markdown(res *results, o options) string {
 	}
 
 	// lr selection
-	b.WriteString("\n## Learning rate selection\n\nValidation domain accuracy (generated, mean over seeds) of every lr; the chosen lr in bold. " +
-		"The highest wins; lrs within 1/n of it (n: validation questions per run) tie, and the smallest of them is chosen. " +
-		"Each noise level is its own training set and chooses its own lr. Test numbers play no part.\n\n")
+	switch {
+	case o.final:
+		b.WriteString("\n## Learning rates\n\nThe final comparison of PLAN.md's revision 2: each arm ran at one lr, fixed before these runs by rule 2 " +
+			"on the default grid's runs (other data seeds). Validation domain accuracy (generated, mean over seeds) for the record; " +
+			"† marks a mean forgetting outside the budget here.\n\n")
+	case o.rule == ruleVal:
+		b.WriteString("\n## Learning rate selection\n\nPLAN.md's rule 1: validation domain accuracy (generated, mean over seeds) of every lr; the chosen lr in bold. " +
+			"The highest wins; lrs within 1/n of it (n: validation questions per run) tie, and the smallest of them is chosen. " +
+			"Each noise level is its own training set and chooses its own lr. Test numbers play no part; † marks an lr whose mean forgetting is outside the budget.\n\n")
+	default:
+		fmt.Fprintf(&b, "\n## Learning rate selection\n\nPLAN.md's rule 2: validation domain accuracy (generated, mean over seeds) of every lr; the chosen lr in bold. "+
+			"Among the lrs within the forgetting budget (mean Δ general loss ≤ %.2f nats, general-QA ≥ %.0f %% of the base's; † marks those outside) "+
+			"the highest wins; lrs within 1/n of it (n: validation questions per run) tie, and the smallest of them is chosen; none within → the smallest lr. "+
+			"Each noise level is its own training set and chooses its own lr. No domain test number plays a part.\n\n", budgetLoss, 100*budgetKept)
+	}
 	lrs := e.allLRs()
 	fmt.Fprintf(&b, "| arm | noise | n | %s | chosen |\n|---|---|---|%s---|\n", strings.Join(lrs, " | "), strings.Repeat("---|", len(lrs)))
 	for _, s := range res.Selection {
@@ -212,6 +233,9 @@ func (e *experiment) markdown(res *results, o options) string {
 			for _, sc := range s.Scores {
 				if sc.LR == lr {
 					row[i] = fmt.Sprintf("%.3f", sc.Accuracy)
+					if !sc.Within {
+						row[i] += " †"
+					}
 					if lr == s.ChosenLR {
 						row[i] = "**" + row[i] + "**"
 					}
@@ -230,6 +254,12 @@ func (e *experiment) markdown(res *results, o options) string {
 		e.table(&b, res, n, "General retention and repetition, at the chosen lrs", "General-QA: town questions in unseen paraphrases; "+
 			"% of base: its ratio to the base's (same data seeds). Δ general loss: held-out general prose loss minus the same data seed's base's. "+
 			"seq-rep-4 and no stop (share of answers cut at the token limit) on domain and general answers.", retentionMetrics)
+		if e.hasCurves(n) {
+			curveTable(&b, res, n)
+		}
+		if o.final {
+			continue
+		}
 		fmt.Fprintf(&b, "\n### Forgetting against domain accuracy\n\nOne point per lr (means over seeds), one line per arm; the dashed line is the budget's %.2f nats.\n\n", budgetLoss)
 		for _, k := range append([]string{""}, kinds...) {
 			fmt.Fprintf(&b, "![noise %s%s](%s)\n", n, kindSuffix(k), plotName(n, k))
@@ -293,6 +323,9 @@ func (e *experiment) markdown(res *results, o options) string {
 			}
 		}
 		fmt.Fprintf(&b, "\n- %s by noise level: %s", h.ID, strings.Join(parts, "; "))
+	}
+	for _, bo := range res.Beside {
+		fmt.Fprintf(&b, "\n- Beside %s (outside Holm's family): %s: %s, p %s", bo.ID, bo.Statistic, fmtValue("%+.3f", bo.Estimate), fmtP(bo.P))
 	}
 	b.WriteString("\n\n## How this report reads the plan\n\n" +
 		"Where `experiment/PLAN.md` leaves a choice open, this generator makes it so (fixed in `tools/expreport`, not after seeing results):\n\n" +

@@ -176,7 +176,7 @@ func TestReport(t *testing.T) {
 	runs, out := filepath.Join(dir, "runs"), filepath.Join(dir, "out")
 	tr := makeFixture(t, runs, []string{"0", "0.2"})
 	var stderr bytes.Buffer
-	if err := run([]string{"-o", out, runs}, &stderr); err != nil {
+	if err := run([]string{"-o", out, "--lr-rule", "val", runs}, &stderr); err != nil {
 		t.Fatalf("%v\n%s", err, stderr.String())
 	}
 	res := readResults(t, out)
@@ -202,9 +202,9 @@ func TestReport(t *testing.T) {
 	}
 	report := string(md)
 	for _, want := range []string{
-		"| sft | 0 | 6 | 0.333 | **0.833** | 1.000 | 1e-3 |",
-		"| nlirg | 0 | 6 | 0.167 | 0.500 | **1.000** | 2e-3 |",
-		"| nlirg-auto | 0 | 6 | **1.000** | 0.333 | 0.333 | 5e-4 |",
+		"| sft | 0 | 6 | 0.333 | **0.833** | 1.000 † | 1e-3 |",
+		"| nlirg | 0 | 6 | 0.167 | 0.500 | **1.000 †** | 2e-3 |",
+		"| nlirg-auto | 0 | 6 | **1.000** | 0.333 † | 0.333 † | 5e-4 |",
 		"## Noise 0.2", "## Hypotheses", "![noise 0](pareto-n0.png)", "## Deviations",
 	} {
 		if !strings.Contains(report, want) {
@@ -391,5 +391,121 @@ func TestReportBadInput(t *testing.T) {
 		if c.Arm == "nlirg" && c.LR == "2e-3" && c.Runs != 3 {
 			t.Errorf("nlirg 2e-3: %d runs, want 3", c.Runs)
 		}
+	}
+}
+
+// Rule 2 picks within the forgetting budget: the fixture's 2e-3 forgets a
+// general fact (75 % kept) and sft's and nlirg-auto's larger lrs move the
+// general loss past 0.05 nats (means over the init seeds: lr × scale × 1.5).
+func TestReportRule2(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	runs, out := filepath.Join(dir, "runs"), filepath.Join(dir, "out")
+	makeFixture(t, runs, []string{"0"})
+	if err := run([]string{"-o", out, "--resamples", "200", runs}, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	res := readResults(t, out)
+	want := map[string]string{"sft": "1e-3", "nlirg": "1e-3", "nlirg-auto": "5e-4"}
+	for _, s := range res.Selection {
+		if s.ChosenLR != want[s.Arm] {
+			t.Errorf("%s: rule 2 chose %s, want %s", s.Arm, s.ChosenLR, want[s.Arm])
+		}
+		for _, sc := range s.Scores {
+			if wantIn := !(sc.LR == "2e-3" || (s.Arm == "nlirg-auto" && sc.LR == "1e-3")); sc.Within != wantIn {
+				t.Errorf("%s %s: within budget %v, want %v", s.Arm, sc.LR, sc.Within, wantIn)
+			}
+		}
+	}
+	md, _ := os.ReadFile(filepath.Join(out, "report.md"))
+	for _, want := range []string{"PLAN.md's rule 2", "| sft | 0 | 6 | 0.333 | **0.833** | 1.000 † | 1e-3 |"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("report.md lacks %q", want)
+		}
+	}
+}
+
+// The final comparison: one lr per arm, each run with two earlier epoch
+// ends in curve/; H1 and H4 compare test accuracy at that lr, the curves
+// end at the final model, and H1's loss comparison stands beside it.
+func TestReportFinalWithCurves(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	runs, out := filepath.Join(dir, "runs"), filepath.Join(dir, "out")
+	tr := makeFixture(t, runs, []string{"0", "0.2"})
+	keep := map[string]string{"sft": "1e-3", "nlirg": "1e-3", "nlirg-auto": "5e-4"}
+	folders, _ := filepath.Glob(filepath.Join(runs, "n*"))
+	for _, f := range folders {
+		arms, _ := os.ReadDir(f)
+		for _, a := range arms {
+			method, lr, _, _ := parseArm(a.Name())
+			if method == "base" {
+				continue
+			}
+			dir := filepath.Join(f, a.Name())
+			if keep[method] != lr {
+				os.RemoveAll(dir)
+				continue
+			}
+			// epoch 1 knows nothing and forgets nothing; epoch 2 is the final model
+			for step, copyAll := range map[int]bool{4: false, 8: true} {
+				c := filepath.Join(dir, "curve", fmt.Sprintf("checkpoint-%d", step))
+				os.MkdirAll(c, 0o755)
+				for _, name := range []string{"domain.test.samples.jsonl", "general.test.samples.jsonl", "heldout.json"} {
+					b, _ := os.ReadFile(filepath.Join(dir, name))
+					if !copyAll && name == "domain.test.samples.jsonl" {
+						b = bytes.ReplaceAll(b, []byte(`"correct":true`), []byte(`"correct":false`))
+					}
+					if !copyAll && name == "heldout.json" {
+						b = []byte(`{"score_mean_loss": 2.5}`)
+					}
+					os.WriteFile(filepath.Join(c, name), b, 0o644)
+				}
+			}
+		}
+	}
+	if err := run([]string{"-o", out, "--resamples", "200", "--resample-seeds", "--final", runs}, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	res := readResults(t, out)
+	if !res.Final || len(res.Curves) != 6 {
+		t.Fatalf("final %v, %d curves, want 6 (3 arms × 2 noise levels)", res.Final, len(res.Curves))
+	}
+	for _, c := range res.Curves {
+		key := c.Noise + "/" + c.Arm + "/" + c.LR
+		if len(c.Epochs) != 3 {
+			t.Fatalf("%s: %d epochs, want 3", key, len(c.Epochs))
+		}
+		first, second, last := c.Epochs[0], c.Epochs[1], c.Epochs[2]
+		if *first.DomainAccuracy.Mean != 0 || *first.GeneralLossChange.Mean != 0 {
+			t.Errorf("%s epoch 1: %+v", key, first)
+		}
+		for _, ep := range []epochOut{second, last} {
+			if math.Abs(*ep.DomainAccuracy.Mean-mean(tr.testAcc[key])) > 1e-12 || math.Abs(*ep.GeneralLossChange.Mean-mean(tr.lossChange[key])) > 1e-12 {
+				t.Errorf("%s epoch %d: accuracy %v, loss change %v; want %v, %v", key, ep.Epoch, *ep.DomainAccuracy.Mean,
+					*ep.GeneralLossChange.Mean, mean(tr.testAcc[key]), mean(tr.lossChange[key]))
+			}
+		}
+	}
+	h1 := res.Hypotheses[0]
+	want := (mean(tr.testAcc["0/nlirg/1e-3"]) - mean(tr.testAcc["0/sft/1e-3"]) + mean(tr.testAcc["0.2/nlirg/1e-3"]) - mean(tr.testAcc["0.2/sft/1e-3"])) / 2
+	if !strings.Contains(h1.Statistic, "final lrs") || math.Abs(*h1.Estimate-want) > 1e-12 {
+		t.Errorf("H1: %q estimate %v, want test accuracy at the final lrs %v", h1.Statistic, *h1.Estimate, want)
+	}
+	wantLoss := (mean(tr.lossChange["0/nlirg/1e-3"]) - mean(tr.lossChange["0/sft/1e-3"]) + mean(tr.lossChange["0.2/nlirg/1e-3"]) - mean(tr.lossChange["0.2/sft/1e-3"])) / 2
+	if len(res.Beside) != 1 || math.Abs(*res.Beside[0].Estimate.Mean-wantLoss) > 1e-12 || res.Beside[0].Estimate.Lo == nil {
+		t.Errorf("beside H1: %+v, want loss change %v with an interval", res.Beside, wantLoss)
+	}
+	md, _ := os.ReadFile(filepath.Join(out, "report.md"))
+	for _, want := range []string{"### Curves over training", "(curve-n0.2.png)", "| sft | 1e-3 | 1 | 0.000", "Beside H1"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("report.md lacks %q", want)
+		}
+	}
+	if strings.Contains(string(md), "Accuracy at the forgetting budget") {
+		t.Error("the final report has a budget table over an lr sweep it did not run")
+	}
+	if _, err := os.Stat(filepath.Join(out, "curve-n0.png")); err != nil {
+		t.Error(err)
 	}
 }
