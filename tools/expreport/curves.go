@@ -1,16 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"math"
 	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/plotutil"
-	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
 )
 
 // Curves over training: each arm at its chosen lr, measured at every epoch
@@ -108,39 +104,9 @@ func (e *experiment) curvePlot(noise string) ([]byte, error) {
 			pts = append(pts, plotter.XY{X: lossChange(ck, ones), Y: domainAccuracy(ck, ones) - baseAcc})
 			labels = append(labels, fmt.Sprint(k+1))
 		}
-		l, s, err := plotter.NewLinePoints(pts)
-		if err != nil {
+		if err := addCurve(p, i, m+" "+c.lr, pts, labels); err != nil {
 			return nil, err
 		}
-		l.Color, s.Color = plotutil.Color(i), plotutil.Color(i)
-		s.Shape = plotutil.Shape(i)
-		lab, err := plotter.NewLabels(plotter.XYLabels{XYs: pts, Labels: labels})
-		if err != nil {
-			return nil, err
-		}
-		for j := range lab.TextStyle {
-			lab.TextStyle[j].Font.Size = vg.Points(7)
-			lab.TextStyle[j].Color = plotutil.Color(i)
-		}
-		p.Add(l, s, lab)
-		p.Legend.Add(m+" "+c.lr, l, s)
 	}
-	origin, err := plotter.NewScatter(plotter.XYs{{}})
-	if err != nil {
-		return nil, err
-	}
-	origin.Shape = draw.CircleGlyph{}
-	origin.Radius = vg.Points(4)
-	p.Add(origin, plotter.NewGrid())
-	p.Legend.Add("base", origin)
-	p.Legend.Top = true
-	wt, err := p.WriterTo(6*vg.Inch, 4*vg.Inch, "png")
-	if err != nil {
-		return nil, err
-	}
-	var buf bytes.Buffer
-	if _, err := wt.WriteTo(&buf); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return finish(p)
 }

@@ -50,39 +50,53 @@ func (e *experiment) pareto(noise, kind string) ([]byte, error) {
 		if len(pts) == 0 {
 			continue
 		}
-		l, s, err := plotter.NewLinePoints(pts)
-		if err != nil {
+		if err := addCurve(p, i, m, pts, lrs); err != nil {
 			return nil, err
 		}
-		l.Color, s.Color = plotutil.Color(i), plotutil.Color(i)
-		s.Shape = plotutil.Shape(i)
-		labels, err := plotter.NewLabels(plotter.XYLabels{XYs: pts, Labels: lrs})
-		if err != nil {
-			return nil, err
-		}
-		for j := range labels.TextStyle {
-			labels.TextStyle[j].Font.Size = vg.Points(7)
-			labels.TextStyle[j].Color = plotutil.Color(i)
-		}
-		p.Add(l, s, labels)
-		p.Legend.Add(m, l, s)
 	}
-	// the base: every arm's curve starts here (lr → 0)
-	origin, err := plotter.NewScatter(plotter.XYs{{}})
-	if err != nil {
-		return nil, err
-	}
-	origin.Shape = draw.CircleGlyph{}
-	origin.Radius = vg.Points(4)
-	p.Add(origin)
-	p.Legend.Add("base", origin)
 	budget, err := plotter.NewLine(plotter.XYs{{X: budgetLoss, Y: ymin}, {X: budgetLoss, Y: ymax}})
 	if err != nil {
 		return nil, err
 	}
 	budget.Color = color.Gray{Y: 128}
 	budget.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
-	p.Add(budget, plotter.NewGrid())
+	p.Add(budget)
+	return finish(p)
+}
+
+// addCurve draws an arm's points (the i-th arm's colour and glyph), each
+// labelled.
+func addCurve(p *plot.Plot, i int, name string, pts plotter.XYs, labels []string) error {
+	l, s, err := plotter.NewLinePoints(pts)
+	if err != nil {
+		return err
+	}
+	l.Color, s.Color = plotutil.Color(i), plotutil.Color(i)
+	s.Shape = plotutil.Shape(i)
+	lab, err := plotter.NewLabels(plotter.XYLabels{XYs: pts, Labels: labels})
+	if err != nil {
+		return err
+	}
+	for j := range lab.TextStyle {
+		lab.TextStyle[j].Font.Size = vg.Points(7)
+		lab.TextStyle[j].Color = plotutil.Color(i)
+	}
+	p.Add(l, s, lab)
+	p.Legend.Add(name, l, s)
+	return nil
+}
+
+// finish marks the base at the origin (where every curve starts: lr → 0,
+// or no training) and renders the plot as a PNG.
+func finish(p *plot.Plot) ([]byte, error) {
+	origin, err := plotter.NewScatter(plotter.XYs{{}})
+	if err != nil {
+		return nil, err
+	}
+	origin.Shape = draw.CircleGlyph{}
+	origin.Radius = vg.Points(4)
+	p.Add(origin, plotter.NewGrid())
+	p.Legend.Add("base", origin)
 	p.Legend.Top = true
 	wt, err := p.WriterTo(6*vg.Inch, 4*vg.Inch, "png")
 	if err != nil {
