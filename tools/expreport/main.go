@@ -130,6 +130,9 @@ func build(o options, warn func(string)) ([]file, error) {
 			files = append(files, file{curveName(n), png})
 			res.Plots = append(res.Plots, curveName(n))
 		}
+		if o.final { // one lr per arm: the curves are over epochs, above
+			continue
+		}
 		for _, k := range append([]string{""}, kinds...) {
 			png, err := e.pareto(n, k)
 			if err != nil {

@@ -97,7 +97,9 @@ func finish(p *plot.Plot) ([]byte, error) {
 	origin.Radius = vg.Points(4)
 	p.Add(origin, plotter.NewGrid())
 	p.Legend.Add("base", origin)
-	p.Legend.Top = true
+	// bottom right: much forgetting for little accuracy, where no arm's
+	// curve goes
+	p.Legend.Top, p.Legend.Left = false, false
 	wt, err := p.WriterTo(6*vg.Inch, 4*vg.Inch, "png")
 	if err != nil {
 		return nil, err

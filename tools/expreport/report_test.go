@@ -508,4 +508,7 @@ func TestReportFinalWithCurves(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(out, "curve-n0.png")); err != nil {
 		t.Error(err)
 	}
+	if _, err := os.Stat(filepath.Join(out, "pareto-n0.png")); err == nil {
+		t.Error("the final report wrote lr-sweep plots")
+	}
 }
