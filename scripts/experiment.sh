@@ -8,6 +8,7 @@
 #   make experiment FULL=1     PLAN.md's whole grid (about 12 hours on 2 cores)
 #   make experiment FINAL=1    PLAN.md's revision 2: the final comparison
 #                              (48 runs with curves, about an hour on 2 cores)
+#   make experiment ARMS_SWEEP=1  revision 3: eaft, dft, trunc swept beside sft
 #   METHODS= LRS= NOISES= DATA_SEEDS= INIT_SEEDS= EPOCHS= override either
 #   make experiment MODEL=<HF folder> DATA=<SFT file> TEST=<questions with
 #     "reference"> GENERAL=<held-out text> [DEVICE=cuda]: the same arms on
@@ -30,6 +31,14 @@ if [ -n "${FINAL:-}" ]; then
 	INIT_SEEDS=${INIT_SEEDS:-1 2}
 	CURVE=1
 	REPORT_FLAGS=(--final)
+elif [ -n "${ARMS_SWEEP:-}" ]; then
+	# PLAN.md's revision 3: the other weightings swept beside sft
+	OUT=${ARMS_OUT:-experiment/arms}
+	METHODS=${METHODS:-sft eaft dft trunc}
+	LRS=${LRS:-5e-4 1e-3 2e-3 4e-3}
+	NOISES=${NOISES:-0.2}
+	DATA_SEEDS=${DATA_SEEDS:-1 2}
+	INIT_SEEDS=${INIT_SEEDS:-1}
 elif [ -n "${FULL:-}" ]; then
 	METHODS=${METHODS:-sft nlirg nlirg-auto nlirg-win eaft dft trunc sft-mix}
 	LRS=${LRS:-5e-4 1e-3 2e-3 4e-3}
