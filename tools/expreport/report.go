@@ -57,6 +57,8 @@ type budgetOut struct {
 	LR       string   `json:"lr"` // "": no lr within the budget, the base's accuracy
 	// the same over facts of one kind (each kind's best lr within the budget)
 	ByKind map[string]value `json:"by_kind"`
+	// the arm's accuracy minus sft's, paired (the same facts and seeds)
+	VsSFT *value `json:"vs_sft,omitempty"`
 }
 
 type results struct {
@@ -112,6 +114,14 @@ func (e *experiment) analyse(o options) *results {
 			for _, kind := range kinds {
 				est := b.estimate(func(w []float64) float64 { a, _ := e.budgetAccuracy(n, m, kind, w); return a })
 				bo.ByKind[kind] = value{Mean: num(est.Value), Lo: num(est.Lo), Hi: num(est.Hi)}
+			}
+			if m != "sft" && e.sweeps[sweepKey{n, "sft"}] != nil {
+				est := b.estimate(func(w []float64) float64 {
+					a, _ := e.budgetAccuracy(n, m, "", w)
+					s, _ := e.budgetAccuracy(n, "sft", "", w)
+					return a - s
+				})
+				bo.VsSFT = &value{Mean: num(est.Value), Lo: num(est.Lo), Hi: num(est.Hi)}
 			}
 			res.budgetIndex[k] = len(res.Budget)
 			res.Budget = append(res.Budget, bo)
@@ -267,7 +277,8 @@ func (e *experiment) markdown(res *results, o options) string {
 		fmt.Fprintf(&b, "\n### Accuracy at the forgetting budget\n\nThe best test domain accuracy over the lr sweep among lrs whose Δ general loss is ≤ %.2f nats "+
 			"and whose general-QA accuracy keeps ≥ %.0f %% of the base's (re-judged in every resample); an arm with no lr within the budget gets the base's accuracy "+
 			"(the lr → 0 end of its curve). By kind: the same over facts of one kind, each kind at its own best lr within the budget.\n\n"+
-			"| arm | accuracy at budget | lr | %s |\n|---|---|---|%s\n", budgetLoss, 100*budgetKept, strings.Join(kinds, " | "), strings.Repeat("---|", len(kinds)))
+			"− sft: the arm's accuracy at the budget minus sft's, paired (an exploratory comparison unless a hypothesis names it).\n\n"+
+			"| arm | accuracy at budget | lr | − sft | %s |\n|---|---|---|---|%s\n", budgetLoss, 100*budgetKept, strings.Join(kinds, " | "), strings.Repeat("---|", len(kinds)))
 		for _, m := range e.methods {
 			i, ok := res.budgetIndex[sweepKey{n, m}]
 			if !ok {
@@ -278,7 +289,11 @@ func (e *experiment) markdown(res *results, o options) string {
 			if lr == "" {
 				lr = "none within (base)"
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s |", m, fmtValue("%.3f", value{Mean: bo.Accuracy, Lo: bo.Lo, Hi: bo.Hi}), lr)
+			vs := "—"
+			if bo.VsSFT != nil {
+				vs = fmtValue("%+.3f", *bo.VsSFT)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s |", m, fmtValue("%.3f", value{Mean: bo.Accuracy, Lo: bo.Lo, Hi: bo.Hi}), lr, vs)
 			for _, kind := range kinds {
 				fmt.Fprintf(&b, " %s |", fmtValue("%.3f", bo.ByKind[kind]))
 			}

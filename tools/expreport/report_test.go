@@ -275,6 +275,15 @@ func TestReport(t *testing.T) {
 	if got := h1.PerNoise["0"]; math.Abs(got-w1) > 1e-12 {
 		t.Errorf("H1 at noise 0: %v, want %v", got, w1)
 	}
+	// every arm's paired difference to sft at the budget; H1's is nlirg's
+	for _, b := range res.Budget {
+		if (b.Arm == "sft") != (b.VsSFT == nil) {
+			t.Errorf("noise %s %s: vs sft %v", b.Noise, b.Arm, b.VsSFT)
+		}
+		if b.Arm == "nlirg" && math.Abs(*b.VsSFT.Mean-h1.PerNoise[b.Noise]) > 1e-12 {
+			t.Errorf("noise %s: nlirg − sft %v, H1 there %v", b.Noise, *b.VsSFT.Mean, h1.PerNoise[b.Noise])
+		}
+	}
 
 	for _, p := range res.Plots {
 		b, err := os.ReadFile(filepath.Join(out, p))
