@@ -32,14 +32,13 @@ type experiment struct {
 	sweeps  map[sweepKey][]*cell    // by lr; base: one cell
 	chosen  map[sweepKey]*cell      // by the lr rule
 	sel     map[sweepKey]*selection // what the rule saw
-	rule    string                  // the lr rule: ruleBudget or ruleVal
 }
 
 // group sorts runs into cells and finds each run's base: the one in the
 // same folder, else another of the same data seed (the base does not
 // depend on the init seed, and its general loss not on the data).
 func group(runs []*armRun, g *registry, rule string) (*experiment, error) {
-	e := &experiment{reg: g, runs: runs, sweeps: map[sweepKey][]*cell{}, chosen: map[sweepKey]*cell{}, sel: map[sweepKey]*selection{}, rule: rule}
+	e := &experiment{reg: g, runs: runs, sweeps: map[sweepKey][]*cell{}, chosen: map[sweepKey]*cell{}, sel: map[sweepKey]*selection{}}
 	type folder struct {
 		noise      string
 		data, init int
