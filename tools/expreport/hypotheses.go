@@ -69,6 +69,11 @@ func (e *experiment) hypotheses(final bool) []*hypothesis {
 		}
 		hs[0].Statistic = "test domain accuracy at the final lrs (each picked within the forgetting budget: matched forgetting), nlirg − sft"
 		hs[3].Statistic = "test domain accuracy at the final lrs, nlirg-auto − nlirg"
+		// revision 2 predicted anew from the default grid's results
+		hs[0].Prediction = "the other way (nlirg lower)"
+		hs[1].Prediction = "untestable (0 everywhere)"
+		hs[2].Prediction = "not shown"
+		hs[3].Prediction = "not shown"
 	}
 	e.overNoise(hs[0], []string{"nlirg", "sft"}, budgetDiff("nlirg", "sft"))
 	e.overNoise(hs[1], []string{"nlirg", "sft"}, func(noise string, w []float64) float64 {

@@ -501,6 +501,9 @@ func TestReportFinalWithCurves(t *testing.T) {
 	if !strings.Contains(h1.Statistic, "final lrs") || math.Abs(*h1.Estimate-want) > 1e-12 {
 		t.Errorf("H1: %q estimate %v, want test accuracy at the final lrs %v", h1.Statistic, *h1.Estimate, want)
 	}
+	if h1.Prediction != "the other way (nlirg lower)" {
+		t.Errorf("H1 predicted %q, want revision 2's prediction", h1.Prediction)
+	}
 	wantLoss := (mean(tr.lossChange["0/nlirg/1e-3"]) - mean(tr.lossChange["0/sft/1e-3"]) + mean(tr.lossChange["0.2/nlirg/1e-3"]) - mean(tr.lossChange["0.2/sft/1e-3"])) / 2
 	if len(res.Beside) != 1 || math.Abs(*res.Beside[0].Estimate.Mean-wantLoss) > 1e-12 || res.Beside[0].Estimate.Lo == nil {
 		t.Errorf("beside H1: %+v, want loss change %v with an interval", res.Beside, wantLoss)
