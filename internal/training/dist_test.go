@@ -230,9 +230,10 @@ func TestSameResultAsOneProcess(t *testing.T) {
 // W ranks of B rows each end with the weights of one process that
 // accumulates W micro-batches of B rows: the same forwards, so only the
 // gradient reduction differs: 2 ranks agree bit for bit, 3 ranks by 4.5e-7
-// (three terms summed in another order). A per-token weighting: one that
-// ranks the whole batch's losses, or CPT's mean over the batch's targets,
-// sees another unit when accumulating.
+// (three terms summed in another order). The case weighs each token by its
+// own loss (NLIRG); a weighting that ranks the whole batch's losses, or CPT's
+// mean over the batch's targets, sees another unit when accumulating, so
+// those cases are held to one forward of B·W rows only.
 func TestRanksEqualAccumulation(t *testing.T) {
 	lock(t)
 	modelDir, data := fixture(t, 12)
