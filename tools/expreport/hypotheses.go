@@ -177,7 +177,8 @@ func num(x float64) *float64 {
 }
 
 // besideOut is a comparison reported next to a hypothesis, outside Holm's
-// family: what the hypothesis's statistic does not show.
+// family: what the hypothesis's statistic does not show. ID "" marks an
+// exploratory comparison of another arm with sft.
 type besideOut struct {
 	ID        string   `json:"id"` // the hypothesis it stands beside
 	Statistic string   `json:"statistic"`
@@ -185,23 +186,39 @@ type besideOut struct {
 	P         *float64 `json:"p,omitempty"`
 }
 
-// beside: in the final comparison, H1's other half: how much more the
-// general loss grew under NLIRG than under SFT at the final lrs.
+// beside, in the final comparison: H1's other half (how much more the
+// general loss grew under NLIRG than under SFT at the final lrs), then every
+// other arm against sft, paired: test domain accuracy and the loss change.
 func (e *experiment) beside(b *boot, final bool) []besideOut {
 	if !final {
 		return nil
 	}
-	h := &hypothesis{}
-	e.overNoise(h, []string{"nlirg", "sft"}, func(noise string, w []float64) float64 {
-		return lossChange(e.chosen[sweepKey{noise, "nlirg"}], w) - lossChange(e.chosen[sweepKey{noise, "sft"}], w)
-	})
-	if h.stat == nil {
-		return nil
+	var out []besideOut
+	add := func(id, stat, arm string, noFacts bool, f func(c *cell, w []float64) float64) {
+		h := &hypothesis{}
+		e.overNoise(h, []string{arm, "sft"}, func(noise string, w []float64) float64 {
+			return f(e.chosen[sweepKey{noise, arm}], w) - f(e.chosen[sweepKey{noise, "sft"}], w)
+		})
+		if h.stat == nil {
+			return
+		}
+		est := b.estimate(h.stat)
+		o := besideOut{ID: id, Statistic: fmt.Sprintf(stat, arm), Estimate: value{Mean: num(est.Value)}}
+		if !noFacts || b.seeds { // the loss has no facts: only resampled seeds give it an interval
+			o.Estimate.Lo, o.Estimate.Hi, o.P = num(est.Lo), num(est.Hi), num(est.P)
+		}
+		out = append(out, o)
 	}
-	est := b.estimate(h.stat)
-	out := besideOut{ID: "H1", Statistic: "Δ general loss at the final lrs, nlirg − sft (mean over noise levels)", Estimate: value{Mean: num(est.Value)}}
-	if b.seeds { // the loss has no facts: only resampled seeds give it an interval
-		out.Estimate.Lo, out.Estimate.Hi, out.P = num(est.Lo), num(est.Hi), num(est.P)
+	const (
+		loss = "Δ general loss at the final lrs, %s − sft (mean over noise levels)"
+		acc  = "test domain accuracy at the final lrs, %s − sft (mean over noise levels)"
+	)
+	add("H1", loss, "nlirg", true, lossChange)
+	for _, m := range e.methods {
+		if m != "base" && m != "sft" && m != "nlirg" {
+			add("", acc, m, false, domainAccuracy)
+			add("", loss, m, true, lossChange)
+		}
 	}
-	return []besideOut{out}
+	return out
 }

@@ -340,7 +340,11 @@ func (e *experiment) markdown(res *results, o options) string {
 		fmt.Fprintf(&b, "\n- %s by noise level: %s", h.ID, strings.Join(parts, "; "))
 	}
 	for _, bo := range res.Beside {
-		fmt.Fprintf(&b, "\n- Beside %s (outside Holm's family): %s: %s, p %s", bo.ID, bo.Statistic, fmtValue("%+.3f", bo.Estimate), fmtP(bo.P))
+		where := "Beside " + bo.ID
+		if bo.ID == "" {
+			where = "Exploratory"
+		}
+		fmt.Fprintf(&b, "\n- %s (outside Holm's family): %s: %s, p %s", where, bo.Statistic, fmtValue("%+.3f", bo.Estimate), fmtP(bo.P))
 	}
 	b.WriteString("\n\n## How this report reads the plan\n\n" +
 		"Where `experiment/PLAN.md` leaves a choice open, this generator makes it so (fixed in `tools/expreport`, not after seeing results):\n\n" +

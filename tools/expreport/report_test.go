@@ -505,11 +505,17 @@ func TestReportFinalWithCurves(t *testing.T) {
 		t.Errorf("H1 predicted %q, want revision 2's prediction", h1.Prediction)
 	}
 	wantLoss := (mean(tr.lossChange["0/nlirg/1e-3"]) - mean(tr.lossChange["0/sft/1e-3"]) + mean(tr.lossChange["0.2/nlirg/1e-3"]) - mean(tr.lossChange["0.2/sft/1e-3"])) / 2
-	if len(res.Beside) != 1 || math.Abs(*res.Beside[0].Estimate.Mean-wantLoss) > 1e-12 || res.Beside[0].Estimate.Lo == nil {
-		t.Errorf("beside H1: %+v, want loss change %v with an interval", res.Beside, wantLoss)
+	if len(res.Beside) != 3 || res.Beside[0].ID != "H1" || math.Abs(*res.Beside[0].Estimate.Mean-wantLoss) > 1e-12 || res.Beside[0].Estimate.Lo == nil {
+		t.Fatalf("beside H1: %+v, want loss change %v with an interval, then nlirg-auto's accuracy and loss against sft", res.Beside, wantLoss)
+	}
+	// every other arm against sft, exploratory: nlirg-auto ran at 5e-4
+	wantAuto := (mean(tr.testAcc["0/nlirg-auto/5e-4"]) - mean(tr.testAcc["0/sft/1e-3"]) + mean(tr.testAcc["0.2/nlirg-auto/5e-4"]) - mean(tr.testAcc["0.2/sft/1e-3"])) / 2
+	if x := res.Beside[1]; x.ID != "" || !strings.Contains(x.Statistic, "accuracy") || !strings.Contains(x.Statistic, "nlirg-auto − sft") ||
+		math.Abs(*x.Estimate.Mean-wantAuto) > 1e-12 || x.P == nil {
+		t.Errorf("exploratory: %+v, want nlirg-auto − sft accuracy %v with a p", x, wantAuto)
 	}
 	md, _ := os.ReadFile(filepath.Join(out, "report.md"))
-	for _, want := range []string{"### Curves over training", "(curve-n0.2.png)", "| sft | 1e-3 | 1 | 0.000", "Beside H1"} {
+	for _, want := range []string{"### Curves over training", "(curve-n0.2.png)", "| sft | 1e-3 | 1 | 0.000", "Beside H1", "Exploratory (outside Holm's family): test domain accuracy at the final lrs, nlirg-auto − sft"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("report.md lacks %q", want)
 		}
