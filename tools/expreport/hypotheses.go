@@ -63,9 +63,7 @@ func (e *experiment) hypotheses(final bool) []*hypothesis {
 	}
 	if final {
 		budgetDiff = func(a, b string) func(noise string, w []float64) float64 {
-			return func(noise string, w []float64) float64 {
-				return domainAccuracy(e.chosen[sweepKey{noise, a}], w) - domainAccuracy(e.chosen[sweepKey{noise, b}], w)
-			}
+			return e.chosenDiff(a, b, domainAccuracy)
 		}
 		hs[0].Statistic = "test domain accuracy at the final lrs (each picked within the forgetting budget: matched forgetting), nlirg − sft"
 		hs[3].Statistic = "test domain accuracy at the final lrs, nlirg-auto − nlirg"
@@ -76,12 +74,17 @@ func (e *experiment) hypotheses(final bool) []*hypothesis {
 		hs[3].Prediction = "not shown"
 	}
 	e.overNoise(hs[0], []string{"nlirg", "sft"}, budgetDiff("nlirg", "sft"))
-	e.overNoise(hs[1], []string{"nlirg", "sft"}, func(noise string, w []float64) float64 {
-		return domainSeqRep(e.chosen[sweepKey{noise, "nlirg"}], w) - domainSeqRep(e.chosen[sweepKey{noise, "sft"}], w)
-	})
+	e.overNoise(hs[1], []string{"nlirg", "sft"}, e.chosenDiff("nlirg", "sft", domainSeqRep))
 	e.noiseDrop(hs[2], "nlirg", "sft")
 	e.overNoise(hs[3], []string{"nlirg-auto", "nlirg"}, budgetDiff("nlirg-auto", "nlirg"))
 	return hs
+}
+
+// chosenDiff is metric f of arm a minus arm b, each at its chosen lr.
+func (e *experiment) chosenDiff(a, b string, f func(c *cell, w []float64) float64) func(noise string, w []float64) float64 {
+	return func(noise string, w []float64) float64 {
+		return f(e.chosen[sweepKey{noise, a}], w) - f(e.chosen[sweepKey{noise, b}], w)
+	}
 }
 
 // overNoise makes h's statistic the mean of diff over the noise levels
@@ -196,9 +199,7 @@ func (e *experiment) beside(b *boot, final bool) []besideOut {
 	var out []besideOut
 	add := func(id, stat, arm string, noFacts bool, f func(c *cell, w []float64) float64) {
 		h := &hypothesis{}
-		e.overNoise(h, []string{arm, "sft"}, func(noise string, w []float64) float64 {
-			return f(e.chosen[sweepKey{noise, arm}], w) - f(e.chosen[sweepKey{noise, "sft"}], w)
-		})
+		e.overNoise(h, []string{arm, "sft"}, e.chosenDiff(arm, "sft", f))
 		if h.stat == nil {
 			return
 		}
