@@ -31,7 +31,7 @@ vet: gotch
 # Debian's build defaults to: 2.11 takes every core, which made training's
 # tests 4x slower on two shared cores.
 TORCH_TEST_PKGS = $$($(GO) list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}} {{join .Deps " "}} {{join .TestImports " "}} {{join .XTestImports " "}}{{end}}' ./... | \
-  awk '/sugarme\/gotch|ytrain\/internal\/(torch|model|modeltest)( |$$)/ {print $$1}')
+  awk '$$1 !~ /\/cmd\// && /sugarme\/gotch|ytrain\/internal\/(torch|model|modeltest)( |$$)/ {print $$1}')
 test: build venv shim-torch2
 	$(GO) vet ./...
 	YTRAIN_LIBTORCH=$$(sed -n 's/^TORCH_VERSION=//p' $(SHIM_DIR)/shim.env) $(GO) test -count=1 $$($(GO) list ./... | grep -v /interop$$)

@@ -70,7 +70,6 @@ func FuzzReadScores(f *testing.F) {
 	f.Add([]byte(`{"id":"a","input_ids":[1],"loss_mask":[0]}` + "\n"))
 	f.Add(encodeScores(f, Arrow))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		defer quiet()()
 		r, err := NewReader(bytes.NewReader(data), "fuzz", ScoreCodec)
 		if err != nil {
 			return
@@ -118,11 +117,4 @@ func encodeScores(f *testing.F, enc Format) []byte {
 	}
 	w.Close()
 	return buf.Bytes()
-}
-
-// quiet silences Warn for a fuzz input.
-func quiet() func() {
-	w := Warn
-	Warn = func(string) {}
-	return func() { Warn = w }
 }

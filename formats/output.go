@@ -99,11 +99,11 @@ func WriteBytes(path string, data []byte) error {
 type Sink struct {
 	path   string
 	enc    Format
-	stdout *os.File
+	stdout io.Writer
 }
 
 // NewSink checks the --format flag against -o path.
-func NewSink(path, format string, stdout *os.File) (*Sink, error) {
+func NewSink(path, format string, stdout io.Writer) (*Sink, error) {
 	enc, err := OutputFormat(format, path, stdout)
 	if err != nil {
 		return nil, err

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"unicode/utf8"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -52,10 +51,6 @@ type Reader[T any] struct {
 	row   int
 	idx   []int
 }
-
-// Warn reports a problem that does not stop reading; tools print it on
-// stderr.
-var Warn = func(msg string) { fmt.Fprintf(os.Stderr, "%s: warning: %s\n", filepath.Base(os.Args[0]), msg) }
 
 // NewReader detects the encoding of r; name is used in error messages.
 func NewReader[T any](r io.Reader, name string, c *Codec[T]) (*Reader[T], error) {
@@ -158,9 +153,8 @@ func (r *Reader[T]) nextArrow() (rec *T, err error) {
 			if err := r.ar.Err(); err != nil && err != io.EOF {
 				return nil, fmt.Errorf("%s: after record %d: %w", r.name, r.n, err)
 			}
-			if !r.guard.end {
-				Warn(fmt.Sprintf("%s: the Arrow stream ends after record %d without its end-of-stream marker: was it cut short? (ytrain always writes the marker)", r.name, r.n))
-				r.guard.end = true // once
+			if !r.guard.end { // a writer that stopped half way: its records are not the whole
+				return nil, fmt.Errorf("%s: the Arrow stream ends after record %d without its end-of-stream marker: was it cut short? (ytrain always writes the marker)", r.name, r.n)
 			}
 			return nil, io.EOF
 		}

@@ -35,7 +35,7 @@ func (f Format) String() string {
 // Without one: arrow for an -o path ending in .arrow, jsonl for any other -o
 // path, and for stdout arrow unless it is a terminal (people read JSON Lines;
 // pipes get the compact binary form).
-func OutputFormat(flag, outPath string, stdout *os.File) (Format, error) {
+func OutputFormat(flag, outPath string, stdout io.Writer) (Format, error) {
 	switch flag {
 	case "arrow":
 		return Arrow, nil
@@ -51,8 +51,10 @@ func OutputFormat(flag, outPath string, stdout *os.File) (Format, error) {
 		}
 		return JSONL, nil
 	}
-	if fi, err := stdout.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-		return JSONL, nil
+	if f, ok := stdout.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			return JSONL, nil
+		}
 	}
 	return Arrow, nil
 }

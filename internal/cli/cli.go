@@ -6,9 +6,11 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"syscall"
 
@@ -16,37 +18,43 @@ import (
 	"github.com/ytrain/ytrain/internal/tempfiles"
 )
 
-// Main runs a tool and exits: 0 on success and for --help, 1 with
-// "NAME: error" on stderr otherwise. A panic that reaches it (a libtorch
-// failure no step caught, or a bug) is reported in one line, after the
-// deferred clean-up of the tool has run, with exit status 2; YTRAIN_TRACE=1
-// lets it crash with its stack trace instead.
-func Main(name string, run func(args []string) error) {
+// Run runs a tool and returns its exit code: 0 on success and for --help,
+// 1 with "NAME: error" on stderr otherwise. A panic that reaches it (a
+// libtorch failure no step caught, or a bug) is reported in one line, after
+// the deferred clean-up of the tool has run, with exit status 2;
+// YTRAIN_TRACE=1 lets it crash with its stack trace instead. Every tool's
+// main is os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)), its run
+// one call of Run around the tool's body.
+func Run(name string, stderr io.Writer, body func() error) int {
 	// libtorch's grad mode and gotch's last error are per OS thread: the
 	// tools that drive torch do it from this goroutine
 	runtime.LockOSThread()
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	go watchSignals(name)
-	code := 0
-	if err := protect(run, os.Args[1:]); err != nil && !errors.Is(err, pflag.ErrHelp) {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
-		code = 1
-		var ie internalError
-		var ec interface{ ExitCode() int }
-		switch {
-		case errors.As(err, &ie):
-			code = 2
-		case errors.As(err, &ec):
-			code = ec.ExitCode()
-		}
+	defer runtime.UnlockOSThread()
+	watchOnce.Do(func() {
+		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+		go watchSignals(name, stderr)
+	})
+	err := protect(body)
+	if err == nil || errors.Is(err, pflag.ErrHelp) {
+		return 0
 	}
-	os.Exit(code)
+	fmt.Fprintf(stderr, "%s: %v\n", name, err)
+	var ie internalError
+	var ec interface{ ExitCode() int }
+	switch {
+	case errors.As(err, &ie):
+		return 2
+	case errors.As(err, &ec):
+		return ec.ExitCode()
+	}
+	return 1
 }
 
 var (
-	sigs     = make(chan os.Signal, 2)
-	graceful = make(chan os.Signal, 1)
-	stopping atomic.Bool // a tool asked for Interrupts: it stops cleanly itself
+	watchOnce sync.Once
+	sigs      = make(chan os.Signal, 2)
+	graceful  = make(chan os.Signal, 1)
+	stopping  atomic.Bool // a tool asked for Interrupts: it stops cleanly itself
 )
 
 // Interrupts is for a tool that can stop cleanly (train finishes its step
@@ -60,15 +68,15 @@ func Interrupts() <-chan os.Signal {
 // watchSignals ends the tool on SIGINT or SIGTERM with 128 + the signal's
 // number, after removing its temporary outputs, so that nothing partial is
 // left behind.
-func watchSignals(name string) {
+func watchSignals(name string, stderr io.Writer) {
 	sig := <-sigs
 	if stopping.Load() {
-		fmt.Fprintf(os.Stderr, "%s: %v: stopping after this step (again to stop now)\n", name, sig)
+		fmt.Fprintf(stderr, "%s: %v: stopping after this step (again to stop now)\n", name, sig)
 		graceful <- sig
 		sig = <-sigs
 	}
 	tempfiles.RemoveAll()
-	fmt.Fprintf(os.Stderr, "%s: stopped by %v; no partial output left\n", name, sig)
+	fmt.Fprintf(stderr, "%s: stopped by %v; no partial output left\n", name, sig)
 	os.Exit(ExitCode(sig))
 }
 
@@ -90,7 +98,7 @@ func (e internalError) Error() string {
 	return fmt.Sprintf("internal error: %v (YTRAIN_TRACE=1 shows where)", e.v)
 }
 
-func protect(run func([]string) error, args []string) (err error) {
+func protect(body func() error) (err error) {
 	if os.Getenv("YTRAIN_TRACE") == "" {
 		defer func() {
 			if p := recover(); p != nil {
@@ -102,15 +110,17 @@ func protect(run func([]string) error, args []string) (err error) {
 			}
 		}()
 	}
-	return run(args)
+	return body()
 }
 
-// Flags returns a tool's flag set; --help prints usage, then the flags.
-func Flags(name, usage string) *pflag.FlagSet {
+// Flags returns a tool's flag set; --help prints usage (the tool's
+// usage.txt), then the flags, on stderr.
+func Flags(name, usage string, stderr io.Writer) *pflag.FlagSet {
 	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
 	fs.SortFlags = false
+	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprint(os.Stderr, usage)
+		fmt.Fprint(stderr, usage)
 		fs.PrintDefaults()
 	}
 	return fs

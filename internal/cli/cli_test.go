@@ -18,15 +18,15 @@ import (
 func TestMain(m *testing.M) {
 	switch os.Getenv("YTRAIN_CLI_TEST") {
 	case "writer": // writes half an output, then waits to be stopped
-		Main("writer", func([]string) error {
+		os.Exit(Run("writer", os.Stderr, func() error {
 			return formats.WriteFile(os.Getenv("OUT"), os.Stdout, func(w io.Writer) error {
 				w.Write([]byte("half"))
 				os.Stdout.WriteString("ready\n")
 				select {}
 			})
-		})
+		}))
 	case "panic":
-		Main("panic", func([]string) error { panic("index out of range") })
+		os.Exit(Run("panic", os.Stderr, func() error { panic("index out of range") }))
 	}
 	os.Exit(m.Run())
 }

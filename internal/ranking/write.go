@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -19,7 +18,7 @@ import (
 // as token records, arrow or jsonl, defaulting as every tool does. Data
 // records stay JSON: json (an array) or jsonl, by the -o extension, else the
 // form of the input (CSV and text become JSON Lines).
-func (rs *Records) OutputForm(flag, outPath string, stdout *os.File) (string, error) {
+func (rs *Records) OutputForm(flag, outPath string, stdout io.Writer) (string, error) {
 	if rs.Token {
 		if flag == "json" {
 			return "", errors.New("--format json: token records are written as arrow or jsonl")

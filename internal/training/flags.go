@@ -16,33 +16,6 @@ import (
 	"github.com/ytrain/ytrain/internal/weighting"
 )
 
-// Usage heads train --help.
-const Usage = `usage: train --model DIR --output DIR [flags] FILE...
-
-FILEs are token records (tokenize; SFT) or packed rows (pack; CPT), Arrow or JSON Lines.
-They are read in order (the order is the curriculum: see rank); --shuffle mixes them.
-
-Weighting (default nlirg, the seed's intent; the original's CLI defaulted it off):
-each target token's loss ℓ is multiplied by a detached weight w(ℓ) (docs/nlirg.md):
-  nlirg  rising sigmoid up to --nlirg-threshold, falling after, 0 from --nlirg-deadline
-  nlirg-auto  nlirg on the base's own loss scale: --calibrate SCORES (score's records of
-         the training data under --model) puts --nlirg-hard-x0 at the --calibrate-quantile
-         (0.95) of the answer-token losses above 0.105, the other constants scaled with it
-  dft    w = p;  focal  w = (1−p)^γ;  eaft  normalised top-k entropy^α
-  trunc  drops the highest-loss fraction;  none  w = 1
-SFT reduces Σ w·ℓ / #(w·ℓ ≠ 0) (a step whose weights are all 0 is skipped and counted);
-CPT takes the mean over real targets.
-
-SFT modes: --token-batch N (default 10, as the seed) takes an optimizer step every N answer
-tokens, each after a full forward over the sequence (the original's windowed stepping, every
-answer token covered); --token-batch 0 is fused: one forward/backward per --batch-size
-documents, every token weighted, many times faster.
-
-Defaults follow the original where it has one: lr 5e-6, LoRA r 16, α 32, dropout 0.2 on all
-seven projections, AdamW weight decay 0.01, constant LR, no clipping, no shuffle.
-
-`
-
 // Flags are train's command-line settings: a Config, plus what the command
 // line says in other words (the weighting by name, --full, the LoRA
 // targets as a list).

@@ -26,7 +26,7 @@ import (
 	"github.com/ytrain/ytrain/internal/corpus"
 )
 
-func main() { cli.Main("demoreport", func(args []string) error { return run(args, os.Stdout) }) }
+func main() { os.Exit(cli.Run("demoreport", os.Stderr, func() error { return run(os.Args[1:], os.Stdout) })) }
 
 // kinds are the fact kinds of tools/world, in the table's order.
 var kinds = []string{"new", "conflicting", "consistent"}

@@ -51,7 +51,7 @@ import (
 	"github.com/ytrain/ytrain/internal/cli"
 )
 
-func main() { cli.Main("expreport", func(args []string) error { return run(args, os.Stderr) }) }
+func main() { os.Exit(cli.Run("expreport", os.Stderr, func() error { return run(os.Args[1:], os.Stderr) })) }
 
 func run(args []string, stderr io.Writer) error {
 	fs := pflag.NewFlagSet("expreport", pflag.ContinueOnError)

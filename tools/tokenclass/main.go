@@ -35,10 +35,10 @@ value; value also by meta.kind and meta.noisy) as a markdown table.
 
 `
 
-func main() { cli.Main("tokenclass", run) }
+func main() { os.Exit(cli.Run("tokenclass", os.Stderr, func() error { return run(os.Args[1:]) })) }
 
 func run(args []string) error {
-	fs := cli.Flags("tokenclass", usage)
+	fs := cli.Flags("tokenclass", usage, os.Stderr)
 	var in inputs
 	fs.StringVar(&in.tokenizer, "tokenizer", "", "tokenizer.json or a model folder holding one (required)")
 	fs.StringVar(&in.data, "data", "", "the SFT records, JSON Lines (required)")

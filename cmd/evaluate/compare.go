@@ -1,9 +1,9 @@
-package evaluate
+package main
 
 import (
 	"errors"
 	"fmt"
-	"os"
+	"io"
 	"path/filepath"
 	"strings"
 
@@ -12,8 +12,8 @@ import (
 )
 
 // compare tables several evaluate summaries and plots training logs.
-func compare(args []string) error {
-	fs := cli.Flags("evaluate compare", usage)
+func compare(args []string, stdout, stderr io.Writer) error {
+	fs := cli.Flags("evaluate compare", usage, stderr)
 	plotDir := fs.String("plot", "", "write PNG charts of the metrics and of the training logs' curves into this folder")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -42,7 +42,7 @@ func compare(args []string) error {
 		return errors.New("compare: name the summaries (evaluate's JSON output) to compare")
 	}
 	if len(runs) > 0 {
-		if err := evalmetrics.CompareTable(os.Stdout, runs); err != nil {
+		if err := evalmetrics.CompareTable(stdout, runs); err != nil {
 			return err
 		}
 	}
@@ -51,7 +51,7 @@ func compare(args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(os.Stderr, "evaluate compare: %d charts in %s\n", len(files), *plotDir)
+		fmt.Fprintf(stderr, "evaluate compare: %d charts in %s\n", len(files), *plotDir)
 	}
 	return nil
 }

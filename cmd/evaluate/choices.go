@@ -1,10 +1,9 @@
-package evaluate
+package main
 
 import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/ytrain/ytrain/formats"
 	"github.com/ytrain/ytrain/internal/cli"
@@ -13,20 +12,20 @@ import (
 
 // choices is multiple-choice accuracy by log-likelihood: each question's
 // pick is its candidate answer with the lowest summed loss.
-func choices(args []string) error {
-	fs := cli.Flags("evaluate choices", usage)
+func choices(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := cli.Flags("evaluate choices", usage, stderr)
 	scores := fs.StringArray("scores", nil, "score records of the tokenized candidate answers (Arrow or JSON Lines; repeatable)")
 	by := fs.String("by", "meta.kind", `also summarise per value of this field ("" for none)`)
 	output := fs.StringP("output", "o", "", "per-question results (JSON Lines); written whole or not at all")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	sum, rows, err := evalmetrics.ScoreChoices(fs.Args(), *scores, *by, os.Stdin)
+	sum, rows, err := evalmetrics.ScoreChoices(fs.Args(), *scores, *by, stdin)
 	if err != nil {
 		return err
 	}
 	if *output != "" {
-		err := formats.WriteFile(*output, os.Stdout, func(w io.Writer) error {
+		err := formats.WriteFile(*output, stdout, func(w io.Writer) error {
 			enc := json.NewEncoder(w)
 			enc.SetEscapeHTML(false)
 			for _, r := range rows {
@@ -40,10 +39,10 @@ func choices(args []string) error {
 			return err
 		}
 	}
-	if err := printSummary(sum); err != nil {
+	if err := printSummary(stdout, sum); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "evaluate choices: %d questions, %d candidates; accuracy %.4g, chance %.4g\n",
+	fmt.Fprintf(stderr, "evaluate choices: %d questions, %d candidates; accuracy %.4g, chance %.4g\n",
 		sum.Questions, sum.Candidates, sum.Accuracy, sum.Chance)
 	return nil
 }

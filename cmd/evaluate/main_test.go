@@ -1,0 +1,15 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/ytrain/ytrain/internal/testenv"
+)
+
+// TestMain runs the test binary as evaluate when a script execs it.
+func TestMain(m *testing.M) { testenv.Main(m, "evaluate", main) }
+
+// TestScripts runs testdata/*.txtar, evaluate's vectors (see testenv.Scripts).
+func TestScripts(t *testing.T) { testscript.Run(t, testenv.Scripts(t, "evaluate")) }

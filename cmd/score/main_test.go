@@ -1,0 +1,15 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/ytrain/ytrain/internal/testenv"
+)
+
+// TestMain runs the test binary as score when a script execs it.
+func TestMain(m *testing.M) { testenv.Main(m, "score", main) }
+
+// TestScripts runs testdata/*.txtar, score's vectors (see testenv.Scripts).
+func TestScripts(t *testing.T) { testscript.Run(t, testenv.Scripts(t, "score")) }
