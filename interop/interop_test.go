@@ -26,40 +26,17 @@ import (
 	"github.com/ytrain/ytrain/internal/testenv"
 )
 
-var (
-	buildOnce sync.Once
-	binDir    string
-	buildErr  error
-)
-
-// tool returns the path of a ytrain tool, building them all on first use.
+// tool returns the path of a ytrain tool, built by testenv.Tools.
 func tool(t *testing.T, name string) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		binDir, buildErr = os.MkdirTemp("", "ytrain-interop-bin")
-		if buildErr != nil {
-			return
-		}
-		cmd := exec.Command("go", "build", "-o", binDir, "./cmd/score", "./cmd/train", "./cmd/tokenize", "./cmd/pack", "./cmd/generate")
-		cmd.Dir = testenv.ModuleRoot(t)
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Run(); err != nil {
-			buildErr = fmt.Errorf("building the tools: %v\n%s", err, out.String())
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return filepath.Join(binDir, name)
+	return filepath.Join(testenv.Tools(t, name), name)
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	for _, d := range []string{binDir, modelsDir} {
-		if d != "" {
-			os.RemoveAll(d)
-		}
+	testenv.Cleanup()
+	if modelsDir != "" {
+		os.RemoveAll(modelsDir)
 	}
 	os.Exit(code)
 }

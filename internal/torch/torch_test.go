@@ -164,18 +164,13 @@ func TestPureToolsDoNotLinkTorch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checked := 0
 	for _, tool := range []string{"tokenize", "pack", "rank", "evaluate"} {
-		if gofiles, _ := filepath.Glob(filepath.Join(root, "cmd", tool, "*.go")); len(gofiles) == 0 {
-			t.Logf("%s: no package yet", tool)
-			continue
-		}
 		cmd := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", "./cmd/"+tool)
 		cmd.Dir = root
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()
-		if err != nil {
+		if err != nil { // a tool that moved fails here, not silently
 			t.Errorf("go list ./cmd/%s: %v\n%s", tool, err, stderr.String())
 			continue
 		}
@@ -185,10 +180,6 @@ func TestPureToolsDoNotLinkTorch(t *testing.T) {
 				break
 			}
 		}
-		checked++
-	}
-	if checked == 0 {
-		t.Skip("none of the tools exists yet")
 	}
 }
 
