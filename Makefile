@@ -11,8 +11,8 @@ TOOLS := $(PURE_TOOLS) $(TORCH_TOOLS)
 
 all: build
 
-include mk/torch.mk
-include mk/venv.mk
+include libtorch/libtorch.mk
+include tools/venv/venv.mk
 
 build: deps gotch shim
 	@mkdir -p $(BIN)
@@ -49,7 +49,7 @@ base: build
 
 # MODEL= DATA= GENERAL= TEST= DEVICE= run the same arms on your own model and data
 experiment: build
-	bash scripts/experiment.sh
+	bash experiment/run.sh
 
 # every reader, FUZZTIME each (60s by default)
 FUZZTIME ?= 60s

@@ -42,4 +42,4 @@ require (
 	golang.org/x/xerrors v0.0.0-20231012003039-104605ab7028 // indirect
 )
 
-replace github.com/sugarme/gotch => ./build/gotch
+replace github.com/sugarme/gotch => ./libtorch/gotch

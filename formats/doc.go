@@ -1,6 +1,6 @@
 // Package formats is the one contract between ytrain's tools: the record
 // kinds they exchange and their two encodings, an Arrow IPC stream and JSON
-// Lines. FORMATS.md at the repository root documents the same kinds for
+// Lines. docs/formats.md at the repository root documents the same kinds for
 // people who write their own producers or consumers.
 //
 // Every reader detects the encoding from the first bytes of its input, so

@@ -151,7 +151,7 @@ def arrow_read(path):
     out({"metadata": meta, "fields": fields, "rows": table.to_pylist()})
 
 
-SCHEMAS = {  # FORMATS.md's record kinds as pyarrow builds them
+SCHEMAS = {  # docs/formats.md's record kinds as pyarrow builds them
     "token": lambda pa: pa.schema([("id", pa.utf8()), ("input_ids", pa.list_(pa.int32())),
                                    ("loss_mask", pa.list_(pa.uint8())), ("meta", pa.utf8())]),
     "packed": lambda pa: pa.schema([("input_ids", pa.list_(pa.int32())), ("position_ids", pa.list_(pa.int32())),

@@ -1,6 +1,6 @@
 // Package dist is ytrain's data parallelism: a process group over libtorch's
 // own c10d (TCPStore rendezvous, ProcessGroupGloo on the CPU, ProcessGroupNCCL
-// on CUDA; tools/shim/dist_api.cpp), joined from the variables torchrun,
+// on CUDA; libtorch/shim/dist_api.cpp), joined from the variables torchrun,
 // Slurm wrappers and Kubernetes' PyTorchJob set, and the collectives training
 // needs on *ts.Tensor.
 //
@@ -16,7 +16,7 @@
 // the group is unusable; the process should exit.
 package dist
 
-// #cgo CFLAGS: -I${SRCDIR}/../../tools/shim
+// #cgo CFLAGS: -I${SRCDIR}/../../libtorch/shim
 // #include <stdlib.h>
 // #include "dist_api.h"
 import "C"

@@ -128,7 +128,7 @@ func withResult(fs corpus.Fields, r Result, scoreKey string) corpus.Fields {
 // Num formats a score for JSON: 7 significant digits (the curves are
 // float32, more would be noise), never "-0"; a score that overflows (ppl of
 // a mean loss above ~709) saturates at ±1.797693e+308 and NaN is null, as
-// JSON has neither (FORMATS.md).
+// JSON has neither (docs/formats.md).
 func Num(v float64) string {
 	switch {
 	case v == 0:

@@ -1,7 +1,7 @@
 // Package torch is ytrain's bridge to libtorch through gotch (build/gotch,
-// linked against build/shim/libgotch_tch.so; see mk/torch.mk). It wraps the
+// linked against build/shim/libgotch_tch.so; see libtorch/libtorch.mk). It wraps the
 // few C functions gotch v0.9.1 has no Go API for, and states the rules every
-// package that uses gotch must follow (docs/libtorch.md §4):
+// package that uses gotch must follow (libtorch/README.md §4):
 //
 //   - Lock the OS thread (runtime.LockOSThread) in the goroutine that drives
 //     torch. Grad mode and gotch's last-error slot are per OS thread: a

@@ -13,7 +13,7 @@ import (
 // gotch's Go wrappers allocate the C array that an op writes its result
 // tensor pointers into with C.malloc(0) and never free it: a leak on every
 // op call, and a heap overflow for ops with 4+ outputs (glibc's malloc(0)
-// chunk has 24 usable bytes). See docs/libtorch.md §3.
+// chunk has 24 usable bytes). See libtorch/README.md §3.
 
 // outBytes is what each out-pointer array gets instead: 8 pointers.
 const outBytes = 64

@@ -1,7 +1,7 @@
 // Command gotchpatch makes build/gotch: gotch v0.9.1 copied out of the Go
 // module cache, pruned to the packages ytrain uses, and patched so that Go
-// links only the libgotch_tch shim (tools/shim/build_shim.sh) instead of
-// compiling gotch's C++ through cgo. See docs/libtorch.md §3 and §4.
+// links only the libgotch_tch shim (libtorch/shim/build_shim.sh) instead of
+// compiling gotch's C++ through cgo. See libtorch/README.md §3 and §4.
 //
 //	go run . -dst /abs/path/to/build/gotch [-src gotch-module-dir]
 //
@@ -331,8 +331,8 @@ const libGo = `//go:build !gotch_dist
 
 package libtch
 
-// Written by ytrain's tools/gotchpatch. gotch's C++ half (csrc/) is not
-// compiled by cgo: tools/shim/build_shim.sh builds it into libgotch_tch.so
+// Written by ytrain's libtorch/gotchpatch. gotch's C++ half (csrc/) is not
+// compiled by cgo: libtorch/shim/build_shim.sh builds it into libgotch_tch.so
 // against whichever libtorch is installed, and Go links only that shim, which
 // carries the libtorch dependencies itself. Swap the shim to swap libtorch.
 // RUNPATH: the build tree's build/shim, then $ORIGIN and $ORIGIN/../lib.
@@ -348,7 +348,7 @@ const libDistGo = `//go:build gotch_dist
 
 package libtch
 
-// Written by ytrain's tools/gotchpatch. Release build: libgotch_tch.so is
+// Written by ytrain's libtorch/gotchpatch. Release build: libgotch_tch.so is
 // found next to the binary, in ../lib, or through LD_LIBRARY_PATH, never in
 // the build tree.
 

@@ -1,4 +1,4 @@
-# mk/venv.mk - build/venv, the Python that judges ytrain in the interop tests
+# tools/venv/venv.mk - build/venv, the Python that judges ytrain in the interop tests
 # (interop/) and is its peer in gpu-check and the benchmarks: torch 2.11 (pip's
 # CUDA 13 build, which also runs on a CPU), transformers, peft, trl,
 # tensorboard, pyarrow. Python is never on a tool's data path.
@@ -50,7 +50,7 @@ venv-lock:
 
 shim-torch2: $(SHIM2)
 
-$(SHIM2): tools/shim/build_shim.sh tools/shim/stub.awk $(wildcard tools/shim/stubs-libtorch-*.txt) \
+$(SHIM2): libtorch/shim/build_shim.sh libtorch/shim/stub.awk $(wildcard libtorch/shim/stubs-libtorch-*.txt) \
           $(VENV)/.stamp | $(GOTCH_DIR)/.stamp
 	env -u LIBTORCH -u OPT -u PARTS -u CXXSTD -u CUDA -u STUBS \
-	  LIBTORCH=python PYTHON=$(CURDIR)/$(VENV_PY) OUT=$(SHIM2_DIR) sh tools/shim/build_shim.sh
+	  LIBTORCH=python PYTHON=$(CURDIR)/$(VENV_PY) OUT=$(SHIM2_DIR) sh libtorch/shim/build_shim.sh

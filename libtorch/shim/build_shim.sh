@@ -4,14 +4,14 @@
 # ProcessGroupGloo, ProcessGroupNCCL where the libtorch has CUDA), against
 # whichever libtorch is installed.
 #
-# Go binaries link only this library (see tools/gotchpatch), so changing
+# Go binaries link only this library (see libtorch/gotchpatch), so changing
 # libtorch means rebuilding just this, with no Go toolchain. Every wrapper
 # that does not compile against this libtorch gets a body that throws inside
 # PROTECT(...) (stub.awk): all C symbols stay, and calling a stubbed op
 # returns a Go error "gotch shim: atg_xxx is not available in libtorch X.Y.Z".
 #
 # Needs only sh, g++, awk, sed, xargs, coreutils, nm. Runs from the repo
-# (tools/shim/) or from a dist/shim-src/ that has the C++ sources beside it.
+# (libtorch/shim/) or from a dist/shim-src/ that has the C++ sources beside it.
 #
 # Environment (all optional):
 #   LIBTORCH   libtorch root (has include/ and lib/), or "python" for the torch
@@ -151,7 +151,7 @@ fi
 if [ -f "$HERE/torch_api.cpp" ]; then         # dist/shim-src
   GOTCH_CSRC=${GOTCH_CSRC:-$HERE}
   OUT=${OUT:-$HERE/../lib}
-else                                          # repo: tools/shim
+else                                          # repo: libtorch/shim
   GOTCH_CSRC=${GOTCH_CSRC:-$HERE/../../build/gotch/libtch/csrc}
   OUT=${OUT:-$HERE/../../build/shim}
 fi

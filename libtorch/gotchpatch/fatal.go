@@ -13,7 +13,7 @@ import (
 // packages get their own fatal and fatalf over it (fatalPkgGo).
 const fatalGo = `package libtch
 
-// Written by ytrain's tools/gotchpatch: gotch's log.Fatal calls (every Must*
+// Written by ytrain's libtorch/gotchpatch: gotch's log.Fatal calls (every Must*
 // function has one) panic with a TorchError instead of ending the process,
 // so that a libtorch failure unwinds through the caller's deferred clean-up
 // and can be turned into an error that names the record (see ytrain's
@@ -46,7 +46,7 @@ func fatalf(format string, v ...any) { panic(TorchError{fmt.Errorf(format, v...)
 
 const fatalPkgGo = `package %s
 
-// Written by ytrain's tools/gotchpatch: see libtch/fatal.go.
+// Written by ytrain's libtorch/gotchpatch: see libtch/fatal.go.
 
 import (
 	"fmt"
@@ -151,7 +151,7 @@ func mustRead(files []string) []byte {
 // messages people see must name the op and the record, not dump stacks.
 const torchErrOld = "\t\ttrace := string(debug.Stack())\n\t\treturn fmt.Errorf(\"Libtorch API Error: %v\\n%v\\n\", errStr, trace)\n"
 
-const torchErrNew = "\t\t// ytrain's tools/gotchpatch: the message without Go or C++ backtraces\n" +
+const torchErrNew = "\t\t// ytrain's libtorch/gotchpatch: the message without Go or C++ backtraces\n" +
 	"\t\tif i := strings.Index(errStr, \"Exception raised from\"); i >= 0 {\n" +
 	"\t\t\terrStr = errStr[:i]\n" +
 	"\t\t}\n" +

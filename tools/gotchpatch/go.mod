@@ -1,3 +1,0 @@
-module github.com/ytrain/ytrain/tools/gotchpatch
-
-go 1.26.0
