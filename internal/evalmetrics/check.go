@@ -33,7 +33,7 @@ var CheckRules = []string{
 	"starts-with:A|B (its first words are one of them)",
 	"ends-with:A|B (its last words are one of them)",
 	"words:N, max-words:N, min-words:N (words: letter or digit runs; don't and well-known are one)",
-	"max-sentences:N",
+	"sentences:N, max-sentences:N (runs ended by . ! ? or the end; 3.5 ends none)",
 	"list:N (N items: marked lines - * • 1. 1), else unmarked lines, else one line's items split at commas and and/or)",
 	"uppercase, lowercase (has letters, all of that case)",
 	"json (one JSON object or array, ``` fences allowed), json-keys:K1,K2 (an object with those keys), json-list:N (an array of N)",
@@ -44,7 +44,7 @@ var CheckRules = []string{
 var (
 	greetings = []string{"hello", "hi", "hey", "greetings", "good morning", "good afternoon", "good evening", "welcome", "howdy", "nice to meet you"}
 	thanks    = []string{"welcome", "my pleasure", "glad", "happy to help", "no problem", "anytime", "no worries"}
-	farewells = []string{"goodbye", "bye", "see you", "take care", "farewell", "have a nice day", "have a good day", "have a great day", "until next time"}
+	farewells = []string{"goodbye", "bye", "see you", "take care", "farewell", "have a nice day", "have a good day", "have a great day", "until next time", "good night"}
 )
 
 // ParseCheck compiles rule specs; a rule it does not know, or a bad
@@ -128,7 +128,7 @@ func parseRule(spec string) (func(string) bool, error) {
 		default:
 			return func(r string) bool { return edgeWords(r, alts, false) }, nil
 		}
-	case "words", "max-words", "min-words", "max-sentences", "list", "json-list":
+	case "words", "max-words", "min-words", "sentences", "max-sentences", "list", "json-list":
 		n, err := count()
 		if err != nil {
 			return nil, err
@@ -140,6 +140,8 @@ func parseRule(spec string) (func(string) bool, error) {
 			return func(r string) bool { return len(checkWords(r)) <= n }, nil
 		case "min-words":
 			return func(r string) bool { return len(checkWords(r)) >= n }, nil
+		case "sentences":
+			return func(r string) bool { return sentences(r) == n }, nil
 		case "max-sentences":
 			return func(r string) bool { return sentences(r) <= n }, nil
 		case "list":
