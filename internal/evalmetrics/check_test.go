@@ -21,6 +21,7 @@ func TestCheckRules(t *testing.T) {
 		{[]string{"words:1"}, []string{"Banana", "Banana.", " banana! ", "don't", "well-known"}, []string{"A banana.", "", "banana split"}},
 		{[]string{"max-words:5"}, []string{"Bees make honey.", "one two three four five"}, []string{"one two three four five six"}},
 		{[]string{"min-words:3"}, []string{"one two three"}, []string{"one two", ""}},
+		{[]string{"sentences:2"}, []string{"The sea is wide. It is full of fish.", "Wide! Deep"}, []string{"The sea is wide.", "A. B. C."}},
 		{[]string{"max-sentences:1"}, []string{"Cats purr.", "Cats purr", "It costs 3.5 coins."}, []string{"Cats purr. Dogs bark.", "Hi! Bye."}},
 		{[]string{"list:3"}, []string{
 			"Red, orange and yellow.", "red, orange, and yellow", "Here they are: red, blue or green.",
