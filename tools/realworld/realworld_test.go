@@ -697,7 +697,7 @@ func TestTokenCounts(t *testing.T) {
 	c := countTokenRecords(words, train)
 	sys := len(strings.Fields(defaultSystem))
 	wantFixed := 6 + 2 + 2 + 2 + 3 + sys // "system\n" is one word and one newline
-	if c.answer != 22 || c.sequence != wantFixed+3+20 || c.windowPasses != 3*(wantFixed+3+20) {
+	if c.answer != 22 || c.sequence != wantFixed+3+20 || c.windows != 3 || c.windowPasses != 3*(wantFixed+3+20) {
 		t.Errorf("counts %+v (fixed %d)", c, wantFixed)
 	}
 }

@@ -14,7 +14,8 @@ const defaultSystem = "You are a helpful AI assistant named SmolLM, trained by H
 type tokenCounts struct {
 	records                  int
 	sequence, answer         int // summed over records
-	windowPasses             int // Σ windows × sequence: --token-batch 10 re-runs the whole sequence per window
+	windows                  int // --token-batch 10 steps: ⌈targets/10⌉ per record
+	windowPasses             int // Σ windows × sequence: each window re-runs the whole sequence
 	meanSequence, meanAnswer float64
 }
 
@@ -32,6 +33,7 @@ func countTokenRecords(encode func(string) []int32, train []record) tokenCounts 
 		c.records++
 		c.sequence += s
 		c.answer += a
+		c.windows += (a + 9) / 10
 		c.windowPasses += (a + 9) / 10 * s
 	}
 	if c.records > 0 {
@@ -48,6 +50,6 @@ func countTokens(path string, train []record) (string, error) {
 		return "", err
 	}
 	c := countTokenRecords(tok.Encode, train)
-	return fmt.Sprintf("tokens (%s): %d records, %.1f per sequence (%.1f answer targets), %d per epoch fused; windowed (--token-batch 10) %d token passes per epoch (%.1f× fused)",
-		path, c.records, c.meanSequence, c.meanAnswer, c.sequence, c.windowPasses, float64(c.windowPasses)/float64(c.sequence)), nil
+	return fmt.Sprintf("tokens (%s): %d records, %.1f per sequence (%.1f answer targets), %d per epoch fused; windowed (--token-batch 10) %d steps and %d token passes per epoch (%.1f× fused)",
+		path, c.records, c.meanSequence, c.meanAnswer, c.sequence, c.windows, c.windowPasses, float64(c.windowPasses)/float64(c.sequence)), nil
 }
