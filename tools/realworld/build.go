@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -421,13 +422,7 @@ func heldOut() (val, test []string) {
 // mixRecords are n general records for sft-mix, drawn with replacement
 // from the base's kept answers to the mix prompts (sorted by id).
 func mixRecords(seed int64, kept map[string]string, n int) []record {
-	ids := slices.Sorted(func(yield func(string) bool) {
-		for id := range kept {
-			if !yield(id) {
-				return
-			}
-		}
-	})
+	ids := slices.Sorted(maps.Keys(kept))
 	if len(ids) == 0 {
 		return nil
 	}
