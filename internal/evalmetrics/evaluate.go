@@ -165,14 +165,7 @@ func (e *Evaluator) Add(s Sample) (Result, error) {
 		}
 	}
 	if s.Reference != nil {
-		var choices []string
-		if e.opt.Matcher.NeedsChoices() {
-			var err error
-			if choices, err = choicesOf(s.Meta); err != nil {
-				return r, err
-			}
-		}
-		ok, err := e.opt.Matcher.Match(s.Response, *s.Reference, choices)
+		ok, err := e.opt.Matcher.MatchSample(s.Response, *s.Reference, s.Meta)
 		if err != nil {
 			return r, err
 		}

@@ -36,7 +36,7 @@ func (f *Flags) Register(fs *pflag.FlagSet) {
 	fs.IntVar(&f.MaxNew, "max-new-tokens", 0, "the generation limit, to tell truncated answers (0: from finish_reason only)")
 	fs.StringVar(&f.FormatRegex, "format-regex", "", "RE2 pattern every answer should match in full")
 	fs.StringVar(&f.Schema, "json-schema", "", "JSON Schema file answers should satisfy")
-	fs.StringVar(&f.Match, "match", "exact", "accuracy against reference: exact, contains, regex (reference is a pattern found in the answer) or value (the reference and no other of meta.choices, as whole words)")
+	fs.StringVar(&f.Match, "match", "exact", "accuracy against reference: exact, contains, regex (reference is a pattern found in the answer), value (the reference and no other of meta.choices, as whole words) or check (the rules in meta.check)")
 	fs.BoolVar(&f.Normalize, "normalize", false, "match after folding full-width forms, case and white space")
 	fs.StringVar(&f.By, "by", "", "also summarise per value of this field, a dotted path such as meta.kind")
 	fs.StringArrayVar(&f.Scores, "scores", nil, "score records of a held-out corpus to summarise (repeatable)")

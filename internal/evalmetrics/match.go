@@ -1,6 +1,7 @@
 package evalmetrics
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -23,28 +24,50 @@ type Matcher struct {
 	mode      string
 	normalize bool
 	res       map[string]*regexp.Regexp // regex mode: compiled references
+	checks    map[string]*Check         // check mode: compiled meta.check rule lists
 }
 
 // NewMatcher checks mode: exact (equal), contains (the reference occurs in
 // the response, the original smoke test's rule), regex (the reference is an
 // RE2 pattern found anywhere in the response; anchor it with ^…$ for a full
 // match) or value (MatchValue: the reference and no other candidate value,
-// always normalized). normalize applies Normalize to both sides, or to the
-// response only in regex mode.
+// always normalized) or check (the record's own rules in meta.check decide,
+// Check; the reference is an example answer). normalize applies Normalize
+// to both sides, or to the response only in regex mode.
 func NewMatcher(mode string, normalize bool) (*Matcher, error) {
 	switch mode {
-	case "exact", "contains", "regex", "value":
-		return &Matcher{mode: mode, normalize: normalize || mode == "value", res: map[string]*regexp.Regexp{}}, nil
+	case "exact", "contains", "regex", "value", "check":
+		return &Matcher{mode: mode, normalize: normalize || mode == "value", res: map[string]*regexp.Regexp{},
+			checks: map[string]*Check{}}, nil
 	}
-	return nil, fmt.Errorf("--match %q: want exact, contains, regex or value", mode)
+	return nil, fmt.Errorf("--match %q: want exact, contains, regex, value or check", mode)
 }
 
 // NeedsChoices says whether Match wants the candidate values (meta.choices).
 func (m *Matcher) NeedsChoices() bool { return m.mode == "value" }
 
+// MatchSample decides one answer with what its mode reads from the
+// record's meta: the candidate values (value) or the rules (check).
+func (m *Matcher) MatchSample(response, reference string, meta json.RawMessage) (bool, error) {
+	if m.mode == "check" {
+		return m.matchCheck(response, meta)
+	}
+	var choices []string
+	if m.NeedsChoices() {
+		var err error
+		if choices, err = choicesOf(meta); err != nil {
+			return false, err
+		}
+	}
+	return m.Match(response, reference, choices)
+}
+
 // Match decides one answer; choices are the question's candidate values,
 // used (and required) only in value mode.
 func (m *Matcher) Match(response, reference string, choices []string) (bool, error) {
+	if m.mode == "check" {
+		return false, errors.New("--match check reads meta.check: use MatchSample")
+	}
 	if m.mode == "value" {
 		if choices == nil {
 			return false, errors.New(`no meta.choices (--match value needs the question's candidate values)`)
