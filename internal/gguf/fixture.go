@@ -10,6 +10,7 @@ type Tiny struct {
 	Layers, Hidden, Heads, KVHeads, Inter int
 	Tied                                  bool
 	Pre                                   string // tokenizer.ggml.pre; "" for "smollm"
+	Arch                                  string // general.architecture; "" for "llama"
 	Seed                                  int64
 }
 
@@ -50,6 +51,9 @@ func TinyLlama(o Tiny) (*Builder, map[string][]float32) {
 	if o.Pre == "" {
 		o.Pre = "smollm"
 	}
+	if o.Arch == "" {
+		o.Arch = "llama"
+	}
 	rng := rand.New(rand.NewSource(o.Seed))
 	tokens := append(append([]string{}, TinySpecials...), TinyUser)
 	types := []int32{tokControl, tokControl, tokControl, tokUserDefined}
@@ -66,7 +70,7 @@ func TinyLlama(o Tiny) (*Builder, map[string][]float32) {
 	vocab := len(tokens)
 	hd := o.Hidden / o.Heads
 	var bld Builder
-	bld.Set("general.architecture", "llama")
+	bld.Set("general.architecture", o.Arch)
 	bld.Set("general.name", "tiny")
 	bld.Set("llama.block_count", uint32(o.Layers))
 	bld.Set("llama.context_length", uint32(256))

@@ -17,6 +17,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"strconv"
 )
 
 // magic is "GGUF" read as a little-endian uint32.
@@ -368,7 +369,7 @@ func (r *reader) value() (Value, error) {
 		return Value{}, fmt.Errorf("array of unknown %s", elem)
 	}
 	if n > uint64(r.left()/width) {
-		return Value{}, fmt.Errorf("array of %d %s runs past the end of the file (%d bytes left)", n, elem, r.left())
+		return Value{}, fmt.Errorf("array of %d %s values runs past the end of the file (%d bytes left)", n, elem, r.left())
 	}
 	v := Value{Type: TypeArray, Elem: elem}
 	switch elem {
@@ -454,7 +455,11 @@ func (r *reader) scalar(t ValueType) (any, error) {
 	case TypeInt64:
 		return int64(le.Uint64(b)), nil
 	case TypeFloat32:
-		return float64(math.Float32frombits(le.Uint32(b))), nil
+		// the shortest decimal that is this float32, so that 1e-5 stored
+		// as float32 reads as 1e-5, not 9.999999747378752e-06
+		f := math.Float32frombits(le.Uint32(b))
+		x, _ := strconv.ParseFloat(strconv.FormatFloat(float64(f), 'g', -1, 32), 64)
+		return x, nil
 	case TypeFloat64:
 		return math.Float64frombits(le.Uint64(b)), nil
 	case TypeBool:
