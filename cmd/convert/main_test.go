@@ -17,11 +17,11 @@ func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){"convert": main, "gguf-fixture": fixture})
 }
 
-// TestScripts runs testdata/script/*.txtar: good_* for files convert
+// TestScripts runs testdata/*.txtar: good_* for files convert
 // accepts, fail_* for those it must reject with a clear message, a
 // non-zero exit and no output folder.
 func TestScripts(t *testing.T) {
-	testscript.Run(t, testscript.Params{Dir: "testdata/script"})
+	testscript.Run(t, testscript.Params{Dir: "testdata"})
 }
 
 // fixture writes gguf.TinyLlama to a file: gguf-fixture [flags] OUT.
