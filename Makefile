@@ -13,6 +13,7 @@ all: build
 
 include mk/torch.mk
 include mk/venv.mk
+include mk/models.mk
 
 build: deps gotch shim
 	@mkdir -p $(BIN)
