@@ -60,6 +60,7 @@ fuzz: gotch
 	$(GO) test -run=^$$ -fuzz=FuzzReadScores -fuzztime=$(FUZZTIME) ./formats
 	$(GO) test -run=^$$ -fuzz=FuzzPeekKind -fuzztime=$(FUZZTIME) ./formats
 	$(GO) test -run=^$$ -fuzz=FuzzRecords -fuzztime=$(FUZZTIME) ./internal/corpus
+	$(GO) test -run=^$$ -fuzz=FuzzOpen -fuzztime=$(FUZZTIME) ./internal/gguf
 
 # score, train and long context next to transformers, peft and TRL on the
 # venv's torch 2.11, ytrain through build/shim-torch2 (bench/lib.sh); small

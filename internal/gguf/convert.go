@@ -278,6 +278,11 @@ func planLlama(f *File) (*llamaPlan, error) {
 	}
 	c.Tied = f.Tensor("output.weight") == nil
 
+	// before listing the tensors block_count implies: a corrupt count must
+	// not cost a loop of millions
+	if n := int64(len(f.Tensors)); c.Layers > n/int64(len(layerNames)) {
+		return nil, fmt.Errorf("%s: llama.block_count %d needs %d block tensors, the file has %d tensors in all", f.Path, c.Layers, c.Layers*int64(len(layerNames)), n)
+	}
 	q, kv := c.Heads*c.HeadDim, c.KVHeads*c.HeadDim
 	want := map[string][]int64{
 		"token_embd.weight":  {c.Vocab, c.Hidden},
