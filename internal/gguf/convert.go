@@ -66,6 +66,9 @@ func Convert(src, dst string, progress io.Writer) (*Summary, error) {
 	}
 
 	parent := filepath.Dir(filepath.Clean(dst))
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return nil, err
+	}
 	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dst)+".tmp*")
 	if err != nil {
 		return nil, err

@@ -331,6 +331,7 @@ func TestBadFiles(t *testing.T) {
 	emb := *f.Tensor("token_embd.weight")
 	last := *f.Tensors[len(f.Tensors)-1]
 	dataStart := f.data
+	toks, _, _ := f.Strings("tokenizer.ggml.tokens")
 	f.Close()
 
 	patch := func(off int, v []byte) []byte {
@@ -366,6 +367,8 @@ func TestBadFiles(t *testing.T) {
 		{"bad merge", rebuild(t, good, map[string]any{"tokenizer.ggml.merges": []string{"abc"}}), []string{`merge 0 "abc"`}},
 		{"wrong key type", rebuild(t, good, map[string]any{"llama.block_count": "two"}), []string{"llama.block_count", "want an integer"}},
 		{"bad token id", rebuild(t, good, map[string]any{"tokenizer.ggml.eos_token_id": uint32(9999)}), []string{"eos_token_id 9999"}},
+		{"invalid UTF-8 token", rebuild(t, good, map[string]any{"tokenizer.ggml.tokens": append(append([]string{}, toks[:5]...), append([]string{"\xff\xfe"}, toks[6:]...)...)}), []string{"token 5", "not valid UTF-8"}},
+		{"duplicate token", rebuild(t, good, map[string]any{"tokenizer.ggml.tokens": append(append([]string{}, toks[:5]...), append([]string{toks[4]}, toks[6:]...)...)}), []string{"is both id 4 and id 5"}},
 	}
 	// the tensor data starts past the table: cut the file inside the first tensor
 	cases = append(cases, struct {
@@ -412,7 +415,7 @@ func TestTruncations(t *testing.T) {
 }
 
 // An existing non-empty output is refused before any work; an empty folder
-// is replaced.
+// is replaced; missing parents are made.
 func TestTarget(t *testing.T) {
 	bld, _ := TinyLlama(tinyShape)
 	src := writeFile(t, bld.Bytes())
@@ -430,6 +433,10 @@ func TestTarget(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(empty, "model.safetensors")); err != nil {
 		t.Error(err)
+	}
+	nested := filepath.Join(t.TempDir(), "models", "tiny")
+	if _, err := Convert(src, nested, nil); err != nil {
+		t.Fatalf("into a folder whose parent does not exist yet: %v", err)
 	}
 }
 

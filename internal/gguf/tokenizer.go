@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // Token types of tokenizer.ggml.token_type (llama.cpp's llama_token_type).
@@ -117,6 +118,9 @@ func buildTokenizer(f *File) (*tokenizer, error) {
 	}
 	seen := make(map[string]int, len(t.tokens))
 	for i, tok := range t.tokens {
+		if !utf8.ValidString(tok) { // JSON would turn it into another token
+			return nil, fmt.Errorf("%s: token %d (%q) is not valid UTF-8", f.Path, i, tok)
+		}
 		if j, dup := seen[tok]; dup {
 			return nil, fmt.Errorf("%s: token %q is both id %d and id %d", f.Path, tok, j, i)
 		}
@@ -135,6 +139,9 @@ func buildTokenizer(f *File) (*tokenizer, error) {
 	t.merges = make([][2]string, len(merges))
 	for i, m := range merges {
 		a, b, ok := strings.Cut(m, " ")
+		if !utf8.ValidString(m) {
+			return nil, fmt.Errorf("%s: merge %d (%q) is not valid UTF-8", f.Path, i, m)
+		}
 		if !ok || a == "" || b == "" || strings.Contains(b, " ") {
 			return nil, fmt.Errorf("%s: merge %d %q is not two tokens separated by a space", f.Path, i, m)
 		}
@@ -185,6 +192,9 @@ func buildTokenizer(f *File) (*tokenizer, error) {
 	}
 	if t.template, _, err = f.String("tokenizer.chat_template"); err != nil {
 		return nil, err
+	}
+	if !utf8.ValidString(t.template) {
+		return nil, fmt.Errorf("%s: tokenizer.chat_template is not valid UTF-8", f.Path)
 	}
 	return t, nil
 }
@@ -251,13 +261,18 @@ type addedToken struct {
 
 // tokenizerJSON is an HF tokenizer.json for the byte-level BPE: the vocab
 // in id order, merges as pairs, control tokens as special added tokens and
-// user-defined ones as plain added tokens (both keep their vocab ids).
+// user-defined ones as plain added tokens (both keep their vocab ids). The
+// tokens are kept as the file spells them; transformers' GGUF loader
+// respells a token outside the byte-level alphabet (a user-defined " foo")
+// in it and does not add it, where llama.cpp matches it whole in the text,
+// as this tokenizer.json does.
 func (t *tokenizer) tokenizerJSON() ([]byte, error) {
 	added := []addedToken{}
 	for id, ty := range t.types {
 		if ty == tokControl || ty == tokUserDefined {
 			special := ty == tokControl
-			added = append(added, addedToken{ID: id, Content: t.tokens[id], Normalized: !special, Special: special})
+			// not normalized, as transformers' GGUF loader adds them: matched in the raw text
+			added = append(added, addedToken{ID: id, Content: t.tokens[id], Special: special})
 		}
 	}
 	var pre any
