@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO    ?= go
 BIN   := bin
 # tools that never link libtorch
-PURE_TOOLS  := tokenize pack rank evaluate
+PURE_TOOLS  := tokenize pack rank evaluate convert
 TORCH_TOOLS := score generate train
 TOOLS := $(PURE_TOOLS) $(TORCH_TOOLS)
 
@@ -13,6 +13,7 @@ all: build
 
 include libtorch/libtorch.mk
 include tools/venv/venv.mk
+include tools/smollm2/smollm2.mk
 
 build: deps gotch shim
 	@mkdir -p $(BIN)
@@ -59,6 +60,7 @@ fuzz: gotch
 	$(GO) test -run=^$$ -fuzz=FuzzReadScores -fuzztime=$(FUZZTIME) ./formats
 	$(GO) test -run=^$$ -fuzz=FuzzPeekKind -fuzztime=$(FUZZTIME) ./formats
 	$(GO) test -run=^$$ -fuzz=FuzzRecords -fuzztime=$(FUZZTIME) ./internal/corpus
+	$(GO) test -run=^$$ -fuzz=FuzzOpen -fuzztime=$(FUZZTIME) ./internal/gguf
 
 # score, train and long context next to transformers, peft and TRL on the
 # venv's torch 2.11, ytrain through build/shim-torch2 (bench/lib.sh); small

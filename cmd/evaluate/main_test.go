@@ -9,7 +9,7 @@ import (
 )
 
 // TestMain runs the test binary as evaluate when a script execs it.
-func TestMain(m *testing.M) { testenv.Main(m, "evaluate", main) }
+func TestMain(m *testing.M) { testenv.Main(m, map[string]func(){"evaluate": main}) }
 
 // TestScripts runs testdata/*.txtar, evaluate's vectors (see testenv.Scripts).
 func TestScripts(t *testing.T) { testscript.Run(t, testenv.Scripts(t, "evaluate")) }

@@ -9,7 +9,7 @@ import (
 )
 
 // TestMain runs the test binary as generate when a script execs it.
-func TestMain(m *testing.M) { testenv.Main(m, "generate", main) }
+func TestMain(m *testing.M) { testenv.Main(m, map[string]func(){"generate": main}) }
 
 // TestScripts runs testdata/*.txtar, generate's vectors (see testenv.Scripts).
 func TestScripts(t *testing.T) { testscript.Run(t, testenv.Scripts(t, "generate")) }

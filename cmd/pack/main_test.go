@@ -9,7 +9,7 @@ import (
 )
 
 // TestMain runs the test binary as pack when a script execs it.
-func TestMain(m *testing.M) { testenv.Main(m, "pack", main) }
+func TestMain(m *testing.M) { testenv.Main(m, map[string]func(){"pack": main}) }
 
 // TestScripts runs testdata/*.txtar, pack's vectors (see testenv.Scripts).
 func TestScripts(t *testing.T) { testscript.Run(t, testenv.Scripts(t, "pack")) }

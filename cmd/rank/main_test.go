@@ -9,7 +9,7 @@ import (
 )
 
 // TestMain runs the test binary as rank when a script execs it.
-func TestMain(m *testing.M) { testenv.Main(m, "rank", main) }
+func TestMain(m *testing.M) { testenv.Main(m, map[string]func(){"rank": main}) }
 
 // TestScripts runs testdata/*.txtar, rank's vectors (see testenv.Scripts).
 func TestScripts(t *testing.T) { testscript.Run(t, testenv.Scripts(t, "rank")) }

@@ -9,7 +9,7 @@ import (
 )
 
 // TestMain runs the test binary as score when a script execs it.
-func TestMain(m *testing.M) { testenv.Main(m, "score", main) }
+func TestMain(m *testing.M) { testenv.Main(m, map[string]func(){"score": main}) }
 
 // TestScripts runs testdata/*.txtar, score's vectors (see testenv.Scripts).
 func TestScripts(t *testing.T) { testscript.Run(t, testenv.Scripts(t, "score")) }

@@ -9,7 +9,7 @@ import (
 )
 
 // TestMain runs the test binary as tokenize when a script execs it.
-func TestMain(m *testing.M) { testenv.Main(m, "tokenize", main) }
+func TestMain(m *testing.M) { testenv.Main(m, map[string]func(){"tokenize": main}) }
 
 // TestScripts runs testdata/*.txtar, tokenize's vectors (see testenv.Scripts).
 func TestScripts(t *testing.T) { testscript.Run(t, testenv.Scripts(t, "tokenize")) }

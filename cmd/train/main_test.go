@@ -9,7 +9,7 @@ import (
 )
 
 // TestMain runs the test binary as train when a script execs it.
-func TestMain(m *testing.M) { testenv.Main(m, "train", main) }
+func TestMain(m *testing.M) { testenv.Main(m, map[string]func(){"train": main}) }
 
 // TestScripts runs testdata/*.txtar, train's vectors (see testenv.Scripts).
 func TestScripts(t *testing.T) { testscript.Run(t, testenv.Scripts(t, "train")) }

@@ -120,10 +120,11 @@ func Scripts(t *testing.T, self string) testscript.Params {
 	}
 }
 
-// Main is a tool's TestMain: the test binary runs as the tool in-process
-// when a script execs it, else runs the tests and removes what Tools built.
-func Main(m *testing.M, name string, main func()) {
-	testscript.Main(cleanupM{m}, map[string]func(){name: main})
+// Main is a tool's TestMain: the test binary runs as the tool (or another
+// of cmds, such as a fixture maker) in-process when a script execs it, else
+// runs the tests and removes what Tools built.
+func Main(m *testing.M, cmds map[string]func()) {
+	testscript.Main(cleanupM{m}, cmds)
 }
 
 type cleanupM struct{ m *testing.M }
