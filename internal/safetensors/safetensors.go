@@ -169,58 +169,12 @@ func (f *File) Close() error {
 // Write stores tensors (sorted by name, as the Python library does) through a
 // temp file renamed at the end, so a crash never leaves half a checkpoint.
 func Write(path string, tensors []Tensor, metadata map[string]string) error {
-	sorted := append([]Tensor(nil), tensors...)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
-	header := map[string]any{}
-	if len(metadata) > 0 {
-		header["__metadata__"] = metadata
-	}
-	var off int64
-	for _, t := range sorted {
-		width, ok := DTypeSize[t.DType]
-		if !ok {
-			return fmt.Errorf("tensor %q: unsupported dtype %q", t.Name, t.DType)
-		}
-		if want := Numel(t.Shape) * int64(width); want != int64(len(t.Data)) {
-			return fmt.Errorf("tensor %q: %s%v needs %d bytes, has %d", t.Name, t.DType, t.Shape, want, len(t.Data))
-		}
-		shape := t.Shape
-		if shape == nil {
-			shape = []int64{}
-		}
-		header[t.Name] = headerEntry{DType: t.DType, Shape: shape, DataOffsets: [2]int64{off, off + int64(len(t.Data))}}
-		off += int64(len(t.Data))
-	}
-	h, err := json.Marshal(header)
-	if err != nil {
-		return err
-	}
-	for len(h)%8 != 0 { // the data starts 8-aligned, as safetensors writes it
-		h = append(h, ' ')
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o644); err != nil { // CreateTemp makes it private
-		tmp.Close()
-		return err
-	}
-	var n [8]byte
-	binary.LittleEndian.PutUint64(n[:], uint64(len(h)))
-	tmp.Write(n[:])
-	tmp.Write(h)
-	for _, t := range sorted {
-		if _, err := tmp.Write(t.Data); err != nil {
-			tmp.Close()
-			return err
+	for _, t := range tensors { // every size checked before the file is made
+		if width, ok := DTypeSize[t.DType]; ok && Numel(t.Shape)*int64(width) != int64(len(t.Data)) {
+			return fmt.Errorf("tensor %q: %s%v needs %d bytes, has %d", t.Name, t.DType, t.Shape, Numel(t.Shape)*int64(width), len(t.Data))
 		}
 	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return WriteStream(path, tensors, metadata, func(t *Tensor) ([]byte, error) { return t.Data, nil })
 }
 
 // Checkpoint is a model folder's weights: one model.safetensors, or the

@@ -42,7 +42,7 @@ func WriteStream(path string, headers []Tensor, metadata map[string]string, fill
 	if err != nil {
 		return err
 	}
-	for len(h)%8 != 0 {
+	for len(h)%8 != 0 { // the data starts 8-aligned, as safetensors writes it
 		h = append(h, ' ')
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
@@ -54,7 +54,7 @@ func WriteStream(path string, headers []Tensor, metadata map[string]string, fill
 		tmp.Close()
 		return err
 	}
-	if err := tmp.Chmod(0o644); err != nil {
+	if err := tmp.Chmod(0o644); err != nil { // CreateTemp makes it private
 		return fail(err)
 	}
 	var n [8]byte
