@@ -7,6 +7,7 @@ one JSON object on stdout; the Go test decides what passes.
   hf.py peft BASE ADAPTER MERGED TOKENS   logits of PeftModel / AutoPeftModel loads vs transformers' merged load
   hf.py logits-vs A B TOKENS              max |logit| difference of two model folders (AutoModelForCausalLM)
   hf.py chat TOKENIZER CONVERSATIONS      apply_chat_template + tokenizer ids of each conversation
+  hf.py encode TEXTS TOKENIZER_JSON...    tokenizers' ids of each text (no special tokens added) and their decoding
   hf.py tensorboard LOGDIR                what EventAccumulator sees: scalar and histogram steps per tag
   hf.py arrow-read FILE                   pyarrow's reading of an Arrow IPC stream, as JSON rows
   hf.py arrow-write JSONL KIND STREAM FILE  the records as pyarrow writes them: an IPC stream and an IPC file
@@ -132,6 +133,18 @@ def chat(tokenizer, conversations):
     out(res)
 
 
+def encode(texts, *tokenizer_files):
+    from tokenizers import Tokenizer
+    with open(texts) as f:
+        lines = [json.loads(line) for line in f]
+    res = {}
+    for path in tokenizer_files:
+        tok = Tokenizer.from_file(path)
+        ids = [e.ids for e in tok.encode_batch(lines, add_special_tokens=False)]
+        res[path] = {"ids": ids, "decoded": tok.decode_batch(ids, skip_special_tokens=False)}
+    out(res)
+
+
 def tensorboard(logdir):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
     acc = EventAccumulator(logdir, size_guidance={"scalars": 0, "histograms": 0})
@@ -186,7 +199,7 @@ def arrow_write(jsonl, kind, stream_path, file_path):
 
 
 COMMANDS = {"make-models": make_models, "losses": losses, "peft": peft_check, "logits-vs": logits_vs,
-            "chat": chat, "tensorboard": tensorboard, "arrow-read": arrow_read, "arrow-write": arrow_write}
+            "chat": chat, "encode": encode, "tensorboard": tensorboard, "arrow-read": arrow_read, "arrow-write": arrow_write}
 
 if __name__ == "__main__":
     COMMANDS[sys.argv[1]](*sys.argv[2:])
