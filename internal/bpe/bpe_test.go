@@ -489,6 +489,11 @@ func TestLoadErrors(t *testing.T) {
 		{set("decoder", nil), "decoder"},
 		{set("added_tokens", []any{map[string]any{"id": 258, "content": "<s>", "lstrip": true}}), "lstrip"},
 		{set("added_tokens", []any{map[string]any{"id": 300, "content": "<s>"}}), "HF would give it 258"},
+		// ids up to 300 in a vocab of 258 entries: tokenizers 0.22 gives <s> 301, 0.23 258
+		{func(f map[string]any) {
+			f["model"].(map[string]any)["vocab"].(map[string]any)["Ġab"] = 300
+			f["added_tokens"] = []any{map[string]any{"id": 300, "content": "Ġab"}, map[string]any{"id": 301, "content": "<s>"}}
+		}, "gives it 301 (0.22) or 258 (0.23)"},
 	} {
 		_, err := synthetic(t, c.edit)
 		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), fileName) {

@@ -318,14 +318,15 @@ func byteFallback(vocab map[string]int32, char string) []int32 {
 }
 
 // addTokens registers the added tokens. HF does not take their ids from the file: it
-// gives each the id of its content in the vocab, else the next free id, and only warns
-// when that differs. Such a file would encode differently here and in HF, so it is
+// gives each the id of its content in the vocab, else the next id after the vocab, and
+// only warns when that differs. Such a file would encode differently here and in HF, so it is
 // rejected.
 func (t *Tokenizer) addTokens(tokens []addedJSON) error {
 	t.addedIDs = make(map[string]int32)
 	t.rawAdded, t.normAdded = newAddedMatcher(), newAddedMatcher()
 	vocabLen := int32(len(t.model.vocab))
 	last := int32(-1) // highest added id so far
+	next := vocabLen  // tokenizers ≥ 0.23's id for the next token outside the vocab
 	for _, a := range tokens {
 		if a.Content == "" {
 			continue // HF ignores empty tokens
@@ -337,12 +338,21 @@ func (t *Tokenizer) addTokens(tokens []addedJSON) error {
 			return fmt.Errorf("added token %q appears twice", a.Content)
 		}
 		id, inVocab := t.model.vocab[a.Content]
-		switch {
-		case inVocab:
-		case last < 0 || last < vocabLen && vocabLen > 0:
-			id = vocabLen
-		default:
-			id = last + 1
+		if !inVocab {
+			// tokenizers 0.22 gives it the vocab's size, or one above the highest added
+			// id so far when that is not below; 0.23 counts on from the vocab's size
+			// (AddedVocabulary::add_tokens). Where the vocab's ids have holes the two
+			// differ, and 0.23's id may be a vocab entry's: refused as ambiguous.
+			old := vocabLen
+			if last >= vocabLen || vocabLen == 0 {
+				old = last + 1
+			}
+			if old != next {
+				return fmt.Errorf("added token %q has id %d, but HF tokenizers gives it %d (0.22) or %d (0.23): the vocab's %d entries have ids up to %d",
+					a.Content, a.ID, old, next, vocabLen, t.model.maxID())
+			}
+			id = next
+			next++
 		}
 		if id != a.ID {
 			return fmt.Errorf("added token %q has id %d, but HF would give it %d", a.Content, a.ID, id)

@@ -25,6 +25,15 @@ type model struct {
 	cache        *wordCache
 }
 
+// maxID is the highest id in the vocab (-1 when empty).
+func (m *model) maxID() int32 {
+	top := int32(-1)
+	for _, id := range m.vocab {
+		top = max(top, id)
+	}
+	return top
+}
+
 func pairKey(left, right int32) uint64 { return uint64(uint32(left))<<32 | uint64(uint32(right)) }
 
 // encode appends the ids of one pre-tokenized word (raw bytes) to ids.

@@ -11,6 +11,7 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -30,6 +31,9 @@ type Edit struct {
 	Fallback []byte
 	// IgnoreMerges sets the model's ignore_merges.
 	IgnoreMerges bool
+	// Special are appended to the vocab and the added tokens (special, matched in the
+	// raw text), as SmolLM2's <|im_start|> and <|im_end|> are vocab entries.
+	Special []string
 }
 
 // Char is the byte-level char of byte b in a vocab (GPT-2's bytes_to_unicode).
@@ -149,20 +153,29 @@ func Apply(data []byte, e Edit) ([]byte, error) {
 			appendToken(fmt.Sprintf("<0x%02X>", b))
 		}
 	}
+	for _, tok := range e.Special {
+		appendToken(tok)
+		added = append(added, map[string]any{"id": vocab[tok], "content": tok, "single_word": false,
+			"lstrip": false, "rstrip": false, "normalized": false, "special": true})
+	}
+	f["added_tokens"] = added
 	if e.IgnoreMerges {
 		m["ignore_merges"] = true
 	}
 	return json.Marshal(f)
 }
 
-// Texts returns n valid UTF-8 texts that hold bytes of SmolLM2Missing: lines of base
-// with such chars inserted at random char boundaries (control chars alone and in runs,
-// 4-byte chars whose lead byte is 0xF1 or 0xF2), after a few fixed cases. The bytes
+// Cases are short texts that hold bytes of SmolLM2Missing.
+var Cases = []string{"Hello \x04 world", "!\x04!", "a\x04b", "\x06\x04", "\x04\x06\x13 x\x14\x16\x1d",
+	"\U00040000", "x\U0008FFFF y", "<|endoftext|>\x04<|endoftext|>", "\x04", " \x04\x04 ", "\x1d\n\x1d"}
+
+// Texts returns n valid UTF-8 texts that hold bytes of SmolLM2Missing: Cases, then
+// lines of base with such chars inserted at random char boundaries (control chars alone
+// and in runs, 4-byte chars whose lead byte is 0xF1 or 0xF2). The bytes
 // 0xC0, 0xC1 and 0xF5–0xFF never occur in valid UTF-8; HF's Python API takes only
 // valid text, so tests in Go add those themselves.
 func Texts(base []string, n int, seed int64) []string {
-	out := []string{"Hello \x04 world", "!\x04!", "a\x04b", "\x06\x04", "\x04\x06\x13 x\x14\x16\x1d",
-		"\U00040000", "x\U0008FFFF y", "<|endoftext|>\x04<|endoftext|>", "\x04", " \x04\x04 ", "\x1d\n\x1d"}
+	out := slices.Clone(Cases)
 	rng := rand.New(rand.NewSource(seed))
 	controls := []rune{0x04, 0x06, 0x13, 0x14, 0x16, 0x1D}
 	insert := func() string {
