@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 )
@@ -132,4 +133,18 @@ func ModuleRoot(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return root
+}
+
+// BuildTools builds the main packages pkgs (paths relative to the module
+// root, such as ./cmd/train) into a temporary folder, removed when the test
+// ends, and returns the folder: for tests that run the tools as a user does.
+func BuildTools(t testing.TB, pkgs ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	cmd := exec.Command("go", append([]string{"build", "-o", dir + string(filepath.Separator)}, pkgs...)...)
+	cmd.Dir = ModuleRoot(t)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building %v: %v\n%s", pkgs, err, out)
+	}
+	return dir
 }
