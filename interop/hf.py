@@ -10,6 +10,7 @@ one JSON object on stdout; the Go test decides what passes.
   hf.py peft BASE ADAPTER MERGED TOKENS   logits of PeftModel / AutoPeftModel loads vs transformers' merged load
   hf.py logits-vs A B TOKENS              max |logit| difference of two model folders (AutoModelForCausalLM)
   hf.py chat TOKENIZER CONVERSATIONS      apply_chat_template + tokenizer ids of each conversation
+  hf.py generate MODEL QUESTIONS MAX_NEW  greedy answers (new ids without the stop token, and their decoding)
   hf.py encode TEXTS TOKENIZER_JSON...    tokenizers' ids of each text (no special tokens added) and their decoding
   hf.py tensorboard LOGDIR                what EventAccumulator sees: scalar and histogram steps per tag
   hf.py arrow-read FILE                   pyarrow's reading of an Arrow IPC stream, as JSON rows
@@ -164,6 +165,25 @@ def chat(tokenizer, conversations):
     out(res)
 
 
+def generate(model_dir, questions, max_new):
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    m = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
+    stops = m.generation_config.eos_token_id
+    stops = set(stops if isinstance(stops, list) else [stops])
+    res = {}
+    for r in records(questions):
+        text = tok.apply_chat_template([{"role": "user", "content": r["prompt"]}], tokenize=False, add_generation_prompt=True)
+        ids = tok(text, add_special_tokens=False)["input_ids"]
+        with torch.no_grad():
+            new = m.generate(torch.tensor([ids]), do_sample=False, max_new_tokens=int(max_new))[0, len(ids):].tolist()
+        if new and new[-1] in stops:
+            new = new[:-1]
+        res[r["id"]] = {"ids": new, "text": tok.decode(new, skip_special_tokens=False)}
+    out(res)
+
+
 def encode(texts, *tokenizer_files):
     from tokenizers import Tokenizer
     with open(texts) as f:
@@ -230,7 +250,7 @@ def arrow_write(jsonl, kind, stream_path, file_path):
 
 
 COMMANDS = {"make-models": make_models, "make-chat-model": make_chat_model, "losses": losses, "peft": peft_check, "logits-vs": logits_vs,
-            "chat": chat, "encode": encode, "tensorboard": tensorboard, "arrow-read": arrow_read, "arrow-write": arrow_write}
+            "chat": chat, "encode": encode, "generate": generate, "tensorboard": tensorboard, "arrow-read": arrow_read, "arrow-write": arrow_write}
 
 if __name__ == "__main__":
     COMMANDS[sys.argv[1]](*sys.argv[2:])

@@ -111,8 +111,9 @@ func clip(s string) string {
 // SmolLM2's tokenizer shape (GPT-2's file less its 21 bytes, its special
 // tokens and template): tokenize's ids are transformers' apply_chat_template
 // + tokenizer, also on conversations holding the missing bytes; score's
-// losses are transformers'; train's adapter and merged folders carry the
-// template, and tokenize on the merged folder gives the same ids.
+// losses are transformers'; generate's greedy answers are its, decoded
+// alike; train's adapter and merged folders carry the template, and
+// tokenize on the merged folder gives the same ids.
 func TestTransformers5Folder(t *testing.T) {
 	testenv.Python(t)
 	work := t.TempDir()
@@ -183,6 +184,42 @@ func TestTransformers5Folder(t *testing.T) {
 	t.Logf("score: max |loss(score) - loss(transformers)| = %.2g", d)
 	if d > 3e-5 {
 		t.Errorf("score differs from transformers by %g > 3e-5", d)
+	}
+
+	// greedy answers, decoded by a vocab that lacks bytes, are transformers'
+	var q bytes.Buffer
+	for i, s := range bpetest.Cases {
+		line, _ := json.Marshal(map[string]string{"id": fmt.Sprintf("q%d", i), "prompt": "Repeat: " + s, "reference": s})
+		q.Write(append(line, '\n'))
+	}
+	questions := filepath.Join(work, "questions.jsonl")
+	if err := os.WriteFile(questions, q.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	answers := filepath.Join(work, "answers.jsonl")
+	run(t, work, "generate", "--model", model, "--max-new-tokens", "12", "-o", answers, questions)
+	var greedy map[string]struct {
+		IDs  []int32 `json:"ids"`
+		Text string  `json:"text"`
+	}
+	hf(t, work, &greedy, "generate", model, questions, "12")
+	same, generated := 0, 0
+	for _, a := range testenv.ReadJSONL[struct {
+		ID       string `json:"id"`
+		Response string `json:"response"`
+		NTokens  int    `json:"n_tokens"`
+	}](t, answers) {
+		w := greedy[a.ID]
+		if a.Response != w.Text || a.NTokens != len(w.IDs) {
+			t.Errorf("%s: generate answered %q (%d tokens), transformers %q (%v)", a.ID, a.Response, a.NTokens, w.Text, w.IDs)
+			continue
+		}
+		same++
+		generated += a.NTokens
+	}
+	t.Logf("generate = transformers' greedy answer on %d/%d questions (%d tokens)", same, len(greedy), generated)
+	if same != len(bpetest.Cases) || generated == 0 {
+		t.Errorf("%d answers equal of %d questions, %d tokens", same, len(bpetest.Cases), generated)
 	}
 
 	runDir := filepath.Join(work, "run")
