@@ -58,7 +58,7 @@ func Write(t testing.TB, src, dir string, e Edit) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := Apply(data, e)
+	out, err := apply(data, e)
 	if err != nil {
 		t.Fatalf("%s: %v", src, err)
 	}
@@ -72,8 +72,8 @@ func Write(t testing.TB, src, dir string, e Edit) string {
 	return path
 }
 
-// Apply is Write on the file's contents.
-func Apply(data []byte, e Edit) ([]byte, error) {
+// apply is Write on the file's contents.
+func apply(data []byte, e Edit) ([]byte, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber() // ids stay integers
 	var f map[string]any
