@@ -11,8 +11,9 @@
 #   make experiment ARMS_SWEEP=1  revision 3: eaft, dft, trunc swept beside sft
 #   METHODS= LRS= NOISES= DATA_SEEDS= INIT_SEEDS= EPOCHS= override either
 #   make experiment MODEL=<HF folder> DATA=<SFT file> TEST=<questions with
-#     "reference"> GENERAL=<held-out text> [DEVICE=cuda]: the same arms on
-#     your model and data (accuracy by --match contains; no fact kinds)
+#     "reference"> GENERAL=<held-out text> [GENERAL_MIX=<SFT file>] [DEVICE=cuda]:
+#     the same arms on your model and data (accuracy by --match contains; no
+#     fact kinds; sft-mix only with GENERAL_MIX)
 #
 # Finished runs are kept: a rerun only makes what is missing (make's file
 # targets), so an interrupted experiment resumes.
@@ -56,6 +57,8 @@ user=()
 if [ -n "${MODEL:-}" ]; then
 	: "${DATA:?MODEL= needs DATA=<SFT file>}" "${TEST:?MODEL= needs TEST=<questions>}" "${GENERAL:?MODEL= needs GENERAL=<held-out text>}"
 	user=(BASE="$(realpath "$MODEL")" TRAIN="$(realpath "$DATA")" TEST="$(realpath "$TEST")" GENERAL="$(realpath "$GENERAL")" DEVICE="${DEVICE:-cpu}")
+	# sft-mix's general instruction records; without them demo/Makefile skips its arms
+	[ -z "${GENERAL_MIX:-}" ] || user+=(GENERAL_MIX="$(realpath "$GENERAL_MIX")")
 	NOISES=user DATA_SEEDS=1
 fi
 arms=${ARM_LRS:-}

@@ -28,19 +28,6 @@ var ggufTexts = []string{
 	"Café déjà vu 🦙 我想在apple工作",
 }
 
-// convertTool builds cmd/convert into a test's temp folder (it is not
-// among tool()'s builds: it never links libtorch).
-func convertTool(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "convert")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/convert")
-	cmd.Dir = testenv.ModuleRoot(t)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building convert: %v\n%s", err, b)
-	}
-	return bin
-}
-
 // ggufPy runs interop/ggufjudge.py like hf runs hf.py.
 func ggufPy(t *testing.T, v any, args ...string) {
 	t.Helper()
@@ -152,7 +139,7 @@ func deref(s *string) any {
 // tokenizer.ggml.add_bos_token gets BOS added, as llama.cpp does for that
 // pre-tokenizer; transformers adds none.
 func TestGGUFConvert(t *testing.T) {
-	bin := convertTool(t)
+	bin := tool(t, "convert")
 	dir := t.TempDir()
 	var made struct {
 		Files []struct {
@@ -215,7 +202,7 @@ func TestGGUFConvertSmolLM2(t *testing.T) {
 		t.Skipf("no %s (make smollm2 fetches it): %v", src, err)
 	}
 	testenv.Python(t)
-	bin := convertTool(t)
+	bin := tool(t, "convert")
 	out := filepath.Join(t.TempDir(), "smollm2")
 	cmd := exec.Command(bin, src, "-o", out)
 	b, err := cmd.CombinedOutput()

@@ -3,10 +3,15 @@ TensorBoard and pyarrow judge what ytrain writes and reads. Each command prints
 one JSON object on stdout; the Go test decides what passes.
 
   hf.py make-models DIR                   random Qwen3, Qwen2, Llama-3, Mistral (f32, bf16) via save_pretrained
+  hf.py make-chat-model DIR TOKENIZER_JSON  a random tiny Llama with that tokenizer, SmolLM2's special tokens and
+                                          chat template, as transformers 5 saves it (chat_template.jinja beside
+                                          tokenizer_config.json, rope_parameters, dtype, TokenizersBackend)
   hf.py losses TOKENS MODEL...            transformers' per-target cross-entropy of each token record
   hf.py peft BASE ADAPTER MERGED TOKENS   logits of PeftModel / AutoPeftModel loads vs transformers' merged load
   hf.py logits-vs A B TOKENS              max |logit| difference of two model folders (AutoModelForCausalLM)
   hf.py chat TOKENIZER CONVERSATIONS      apply_chat_template + tokenizer ids of each conversation
+  hf.py generate MODEL QUESTIONS MAX_NEW  greedy answers (new ids without the stop token, and their decoding)
+  hf.py encode TEXTS TOKENIZER_JSON...    tokenizers' ids of each text (no special tokens added) and their decoding
   hf.py tensorboard LOGDIR                what EventAccumulator sees: scalar and histogram steps per tag
   hf.py arrow-read FILE                   pyarrow's reading of an Arrow IPC stream, as JSON rows
   hf.py arrow-write JSONL KIND STREAM FILE  the records as pyarrow writes them: an IPC stream and an IPC file
@@ -64,6 +69,34 @@ def make_models(dir):
             m.to(torch_dtype(dt)).save_pretrained(f"{dir}/{name}-{dt}")
             made.append(f"{name}-{dt}")
     out({"models": made})
+
+
+# SmolLM2-135M-Instruct's template: ChatML with a default system prompt
+SMOL_TEMPLATE = ("{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
+                 "{{ '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n' }}"
+                 "{% endif %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}"
+                 "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
+
+
+def make_chat_model(dir, tokenizer_json):
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+    tok = PreTrainedTokenizerFast(tokenizer_file=tokenizer_json, bos_token="<|im_start|>", eos_token="<|im_end|>",
+                                  pad_token="<|im_end|>", additional_special_tokens=["<|im_start|>", "<|im_end|>"])
+    tok.chat_template = SMOL_TEMPLATE
+    tok.save_pretrained(dir)
+    torch.manual_seed(0)
+    vocab = max(tok.get_vocab().values()) + 1  # a vocab lacking bytes has holes: len(tok) is less
+    cfg = LlamaConfig(vocab_size=vocab, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+                      num_key_value_heads=2, intermediate_size=112, rms_norm_eps=1e-5, tie_word_embeddings=True,
+                      rope_theta=100000.0, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+                      pad_token_id=tok.pad_token_id)
+    m = LlamaForCausalLM(cfg).eval()
+    with torch.no_grad():  # as in make_models: weights that make every term count
+        for n, p in m.named_parameters():
+            p.copy_(1 + 0.3 * torch.randn_like(p) if n.endswith("norm.weight") else 0.15 * torch.randn_like(p))
+    m.save_pretrained(dir)
+    out({"vocab": vocab})
 
 
 def target_losses(model, recs):
@@ -132,6 +165,37 @@ def chat(tokenizer, conversations):
     out(res)
 
 
+def generate(model_dir, questions, max_new):
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    m = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
+    stops = m.generation_config.eos_token_id
+    stops = set(stops if isinstance(stops, list) else [stops])
+    res = {}
+    for r in records(questions):
+        text = tok.apply_chat_template([{"role": "user", "content": r["prompt"]}], tokenize=False, add_generation_prompt=True)
+        ids = tok(text, add_special_tokens=False)["input_ids"]
+        with torch.no_grad():
+            new = m.generate(torch.tensor([ids]), do_sample=False, max_new_tokens=int(max_new))[0, len(ids):].tolist()
+        if new and new[-1] in stops:
+            new = new[:-1]
+        res[r["id"]] = {"ids": new, "text": tok.decode(new, skip_special_tokens=False)}
+    out(res)
+
+
+def encode(texts, *tokenizer_files):
+    from tokenizers import Tokenizer
+    with open(texts) as f:
+        lines = [json.loads(line) for line in f]
+    res = {}
+    for path in tokenizer_files:
+        tok = Tokenizer.from_file(path)
+        ids = [e.ids for e in tok.encode_batch(lines, add_special_tokens=False)]
+        res[path] = {"ids": ids, "decoded": tok.decode_batch(ids, skip_special_tokens=False)}
+    out(res)
+
+
 def tensorboard(logdir):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
     acc = EventAccumulator(logdir, size_guidance={"scalars": 0, "histograms": 0})
@@ -185,8 +249,8 @@ def arrow_write(jsonl, kind, stream_path, file_path):
     out({"rows": len(rows)})
 
 
-COMMANDS = {"make-models": make_models, "losses": losses, "peft": peft_check, "logits-vs": logits_vs,
-            "chat": chat, "tensorboard": tensorboard, "arrow-read": arrow_read, "arrow-write": arrow_write}
+COMMANDS = {"make-models": make_models, "make-chat-model": make_chat_model, "losses": losses, "peft": peft_check, "logits-vs": logits_vs,
+            "chat": chat, "encode": encode, "generate": generate, "tensorboard": tensorboard, "arrow-read": arrow_read, "arrow-write": arrow_write}
 
 if __name__ == "__main__":
     COMMANDS[sys.argv[1]](*sys.argv[2:])

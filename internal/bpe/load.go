@@ -59,6 +59,7 @@ type modelJSON struct {
 	ContinuingSubwordPrefix *string          `json:"continuing_subword_prefix"`
 	EndOfWordSuffix         *string          `json:"end_of_word_suffix"`
 	ByteFallback            bool             `json:"byte_fallback"`
+	FuseUnk                 bool             `json:"fuse_unk"`
 	IgnoreMerges            bool             `json:"ignore_merges"`
 }
 
@@ -247,10 +248,6 @@ func newModel(j *modelJSON) (*model, error) {
 		return nil, fmt.Errorf("unsupported model type %q: only BPE is implemented", j.Type)
 	case j.Dropout != nil && *j.Dropout != 0:
 		return nil, errors.New("unsupported BPE dropout")
-	case j.UnkToken != nil:
-		return nil, errors.New("unsupported BPE unk_token: only byte-level BPE, which needs none, is implemented")
-	case j.ByteFallback:
-		return nil, errors.New("unsupported BPE byte_fallback")
 	case j.ContinuingSubwordPrefix != nil && *j.ContinuingSubwordPrefix != "":
 		return nil, errors.New("unsupported BPE continuing_subword_prefix")
 	case j.EndOfWordSuffix != nil && *j.EndOfWordSuffix != "":
@@ -267,13 +264,31 @@ func newModel(j *modelJSON) (*model, error) {
 			return nil, fmt.Errorf("vocab id %d of %q out of range", id, tok)
 		}
 	}
-	// Every byte must have a token, so that encoding can never fail.
+	// A byte whose char the vocab lacks is encoded as in HF's BPE::merge_word (see
+	// model.symbols): <0xNN> tokens, unk, or nothing.
+	m.complete, m.unk, m.fuseUnk = true, -1, j.FuseUnk
+	var unkNeeded []byte // bytes that can only become unk
 	for b, r := range byteChar {
 		id, ok := j.Vocab[string(r)]
-		if !ok {
-			return nil, fmt.Errorf("not a byte-level vocab: no token for byte 0x%02x (%q)", b, r)
+		if ok {
+			m.byteIDs[b] = id
+			continue
 		}
-		m.byteIDs[b] = id
+		m.byteIDs[b], m.complete = -1, false
+		if j.ByteFallback {
+			m.fallback[b] = byteFallback(j.Vocab, string(r))
+		}
+		if m.fallback[b] == nil {
+			unkNeeded = append(unkNeeded, byte(b))
+		}
+	}
+	if j.UnkToken != nil && len(unkNeeded) > 0 {
+		id, ok := j.Vocab[*j.UnkToken]
+		if !ok {
+			// HF fails on encoding such a byte (UnkTokenOutOfVocabulary); Encode cannot.
+			return nil, fmt.Errorf("unk_token %q is not in the model vocab, and the vocab has no token for byte 0x%02x", *j.UnkToken, unkNeeded[0])
+		}
+		m.unk = id
 	}
 	for rank, mg := range j.Merges {
 		left, ok1 := j.Vocab[mg[0]]
@@ -288,15 +303,30 @@ func newModel(j *modelJSON) (*model, error) {
 	return m, nil
 }
 
+// byteFallback returns the ids of the <0xNN> tokens of char's UTF-8 bytes, or nil when
+// the vocab lacks one (HF's byte_fallback then gives up on the char).
+func byteFallback(vocab map[string]int32, char string) []int32 {
+	var ids []int32
+	for i := 0; i < len(char); i++ {
+		id, ok := vocab[fmt.Sprintf("<0x%02X>", char[i])]
+		if !ok {
+			return nil
+		}
+		ids = append(ids, id)
+	}
+	return ids
+}
+
 // addTokens registers the added tokens. HF does not take their ids from the file: it
-// gives each the id of its content in the vocab, else the next free id, and only warns
-// when that differs. Such a file would encode differently here and in HF, so it is
+// gives each the id of its content in the vocab, else the next id after the vocab, and
+// only warns when that differs. Such a file would encode differently here and in HF, so it is
 // rejected.
 func (t *Tokenizer) addTokens(tokens []addedJSON) error {
 	t.addedIDs = make(map[string]int32)
 	t.rawAdded, t.normAdded = newAddedMatcher(), newAddedMatcher()
 	vocabLen := int32(len(t.model.vocab))
 	last := int32(-1) // highest added id so far
+	next := vocabLen  // tokenizers ≥ 0.23's id for the next token outside the vocab
 	for _, a := range tokens {
 		if a.Content == "" {
 			continue // HF ignores empty tokens
@@ -308,12 +338,21 @@ func (t *Tokenizer) addTokens(tokens []addedJSON) error {
 			return fmt.Errorf("added token %q appears twice", a.Content)
 		}
 		id, inVocab := t.model.vocab[a.Content]
-		switch {
-		case inVocab:
-		case last < 0 || last < vocabLen && vocabLen > 0:
-			id = vocabLen
-		default:
-			id = last + 1
+		if !inVocab {
+			// tokenizers 0.22 gives it the vocab's size, or one above the highest added
+			// id so far when that is not below; 0.23 counts on from the vocab's size
+			// (AddedVocabulary::add_tokens). Where the vocab's ids have holes the two
+			// differ, and 0.23's id may be a vocab entry's: refused as ambiguous.
+			old := vocabLen
+			if last >= vocabLen || vocabLen == 0 {
+				old = last + 1
+			}
+			if old != next {
+				return fmt.Errorf("added token %q has id %d, but HF tokenizers gives it %d (0.22) or %d (0.23): the vocab's %d entries have ids up to %d",
+					a.Content, a.ID, old, next, vocabLen, t.model.maxID())
+			}
+			id = next
+			next++
 		}
 		if id != a.ID {
 			return fmt.Errorf("added token %q has id %d, but HF would give it %d", a.Content, a.ID, id)

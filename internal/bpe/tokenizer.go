@@ -120,8 +120,17 @@ func (e *encoder) text(s string, start, end, k int, o *origin) {
 		e.t.splits[k].split(s[start:end], func(i, j int) { e.text(s, start+i, start+j, k+1, o) })
 		return
 	}
+	word := s[start:end]
+	if e.withStarts && e.t.model.lacksByte(word) {
+		ids, starts := e.t.model.encodeStarts(word)
+		e.ids = append(e.ids, ids...)
+		for _, st := range starts {
+			e.starts = append(e.starts, o.at(start+int(st)))
+		}
+		return
+	}
 	n := len(e.ids)
-	e.ids = e.t.model.encode(s[start:end], e.ids)
+	e.ids = e.t.model.encode(word, e.ids)
 	if e.withStarts {
 		for _, id := range e.ids[n:] {
 			e.starts = append(e.starts, o.at(start))

@@ -37,21 +37,36 @@ type Template struct {
 	origin   string // the file it came from, for error messages
 }
 
-// configName is the file Load looks for in a model folder.
-const configName = "tokenizer_config.json"
+// configName is the file Load looks for in a model folder, jinjaName the template
+// beside it.
+const (
+	configName = "tokenizer_config.json"
+	jinjaName  = "chat_template.jinja"
+)
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
 
 // chatMLSource is the ChatML template transformers used as its default.
 const chatMLSource = "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
 
 // Load reads a tokenizer_config.json, given its path or the model folder holding it.
 // chat_template may be a string or a list of {name, template} (the "default" one is
-// used); a chat_template.jinja beside the config overrides it, as in transformers. A
-// config without any template gets ChatML with the config's bos/eos tokens.
+// used); a chat_template.jinja beside the config overrides it, as in transformers (5
+// writes the template there, and the config then has none). A missing config is no
+// error when chat_template.jinja is there: transformers 5 loads such a folder too, with
+// no bos/eos tokens. A config without any template gets ChatML with its bos/eos tokens.
 func Load(path string) (*Template, error) {
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		path = filepath.Join(path, configName)
 	}
+	jinjaPath := filepath.Join(filepath.Dir(path), jinjaName)
 	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) && exists(jinjaPath) {
+		data, err = []byte("{}"), nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("chat: %w", err)
 	}
@@ -76,7 +91,6 @@ func Load(path string) (*Template, error) {
 		return nil, fmt.Errorf("chat: %s: eos_token: %w", path, err)
 	}
 	origin := path
-	jinjaPath := filepath.Join(filepath.Dir(path), "chat_template.jinja")
 	if b, err := os.ReadFile(jinjaPath); err == nil {
 		src, origin = string(b), jinjaPath
 	} else if !errors.Is(err, os.ErrNotExist) {
@@ -89,8 +103,8 @@ func Load(path string) (*Template, error) {
 }
 
 // Resolve picks the template a tool's --template flag names: "chatml", a
-// tokenizer_config.json path, or "auto", the config beside the tokenizer
-// (tokPath is a tokenizer.json or its model folder), else ChatML.
+// tokenizer_config.json path, or "auto", the config or chat_template.jinja beside the
+// tokenizer (tokPath is a tokenizer.json or its model folder), else ChatML.
 func Resolve(flag, tokPath string) (*Template, error) {
 	switch flag {
 	case "chatml":
@@ -101,7 +115,7 @@ func Resolve(flag, tokPath string) (*Template, error) {
 			dir = filepath.Dir(tokPath)
 		}
 		cfg := filepath.Join(dir, configName)
-		if _, err := os.Stat(cfg); err != nil {
+		if !exists(cfg) && !exists(filepath.Join(dir, jinjaName)) {
 			return ChatML(), nil
 		}
 		return Load(cfg)

@@ -358,3 +358,52 @@ func TestConcurrentRender(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// What transformers 5 saves (SmolLM2-135M-Instruct's folder, as transformers 5.24
+// writes it): the template in chat_template.jinja, a tokenizer_config.json without
+// chat_template, with "tokenizer_class": "TokenizersBackend", a list of
+// extra_special_tokens and a model_max_length beyond int64. Load and Resolve("auto")
+// take the template from the .jinja, also when there is no config at all (transformers
+// 5 loads such a folder, without bos/eos).
+func TestTransformers5Folder(t *testing.T) {
+	const smol = "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}" +
+		"{{ '<|im_start|>system\\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\\n' }}" +
+		"{% endif %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}" +
+		"{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+	const config = `{"backend": "tokenizers", "bos_token": "<|im_start|>", "eos_token": "<|im_end|>",
+  "extra_special_tokens": ["<|im_start|>", "<|im_end|>"], "model_max_length": 1000000000000000019884624838656,
+  "pad_token": "<|im_end|>", "tokenizer_class": "TokenizersBackend", "unk_token": null}`
+	const want = "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n" +
+		"<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
+	withConfig := writeConfig(t, config)
+	jinjaOnly := t.TempDir()
+	for _, dir := range []string{withConfig, jinjaOnly} {
+		if err := os.WriteFile(filepath.Join(dir, jinjaName), []byte(smol), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "tokenizer.json"), []byte("{}"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		name string
+		load func() (*Template, error)
+		eos  string
+	}{
+		{"Load", func() (*Template, error) { return Load(withConfig) }, "<|im_end|>"},
+		{"Resolve auto", func() (*Template, error) { return Resolve("auto", filepath.Join(withConfig, "tokenizer.json")) }, "<|im_end|>"},
+		{"Load, no config", func() (*Template, error) { return Load(jinjaOnly) }, ""},
+		{"Resolve auto, no config", func() (*Template, error) { return Resolve("auto", jinjaOnly) }, ""},
+	} {
+		tpl, err := c.load()
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if got, err := tpl.Render([]Message{{"user", "Hi"}}, true, Options{}); err != nil || got != want {
+			t.Errorf("%s: rendered %q (%v), want %q", c.name, got, err, want)
+		}
+		if tpl.EndOfTurn() != "<|im_end|>" || tpl.EOS() != c.eos {
+			t.Errorf("%s: end of turn %q, eos %q (want %q)", c.name, tpl.EndOfTurn(), tpl.EOS(), c.eos)
+		}
+	}
+}

@@ -15,7 +15,8 @@ import (
 
 // The folders a run writes are what HF tools expect: an adapter whose base
 // is found from any directory, config.json with its numbers as written,
-// generation_config.json with the real stop tokens, a model card, and no
+// generation_config.json with the real stop tokens, the base's
+// chat_template.jinja, a model card, and no
 // file named like HF Trainer's with another schema. Resuming tells
 // TensorBoard to forget the steps it logs again.
 func TestHFFolders(t *testing.T) {
@@ -28,6 +29,9 @@ func TestHFFolders(t *testing.T) {
 		}
 		os.WriteFile(filepath.Join(modelDir, f), b, 0o644)
 	}
+	// transformers 5 keeps the chat template beside tokenizer_config.json
+	const template = "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
+	os.WriteFile(filepath.Join(modelDir, "chat_template.jinja"), []byte(template), 0o644)
 	cfgPath := filepath.Join(modelDir, "config.json")
 	raw, _ := os.ReadFile(cfgPath)
 	raw = regexp.MustCompile(`"attention_dropout": 0\b`).ReplaceAll(raw, []byte(`"attention_dropout": 0.0`))
@@ -72,6 +76,9 @@ func TestHFFolders(t *testing.T) {
 		}
 		if err := json.Unmarshal([]byte(read(dir, "generation_config.json")), &g); err != nil || !slices.Equal(g.EOS, []int32{151645}) {
 			t.Errorf("%s/generation_config.json: eos_token_id %v (%v), want [151645] (the tiny config's eos 1 is text)", dir, g.EOS, err)
+		}
+		if got := read(dir, "chat_template.jinja"); got != template {
+			t.Errorf("%s/chat_template.jinja is not the base's: %q", dir, got)
 		}
 		card := read(dir, "README.md")
 		for _, want := range []string{"base_model: \"" + modelDir + "\"", "| token weighting | nlirg |", "| steps | 1 (epoch 1.00 of 1) |", "data.jsonl"} {

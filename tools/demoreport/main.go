@@ -31,20 +31,22 @@ func main() { os.Exit(cli.Run("demoreport", os.Stderr, func() error { return run
 // kinds are the fact kinds of tools/world, in the table's order.
 var kinds = []string{"new", "conflicting", "consistent"}
 
-// arm is one row of the table and one entry of summary.json.
+// arm is one row of the table and one entry of summary.json. The measures
+// your own data (demo/Makefile's TRAIN=…) has no question sets for are nil:
+// general QA, multiple choice, training paraphrases, fact kinds.
 type arm struct {
 	DomainAccuracy       float64            `json:"domain_accuracy"`
-	DomainAccuracyByKind map[string]float64 `json:"domain_accuracy_by_kind"`
-	ChoiceAccuracy       float64            `json:"choice_accuracy_chance_corrected"`
-	ChoiceAccuracyByKind map[string]float64 `json:"choice_accuracy_chance_corrected_by_kind"`
-	GeneralAccuracy      float64            `json:"general_accuracy"`
-	GeneralKept          float64            `json:"general_accuracy_kept"` // of the base's
+	DomainAccuracyByKind map[string]float64 `json:"domain_accuracy_by_kind,omitempty"`
+	ChoiceAccuracy       *float64           `json:"choice_accuracy_chance_corrected,omitempty"`
+	ChoiceAccuracyByKind map[string]float64 `json:"choice_accuracy_chance_corrected_by_kind,omitempty"`
+	GeneralAccuracy      *float64           `json:"general_accuracy,omitempty"`
+	GeneralKept          *float64           `json:"general_accuracy_kept,omitempty"` // of the base's
 	GeneralLoss          float64            `json:"general_loss"`
 	GeneralLossChange    float64            `json:"general_loss_change"`
 	SeqRep4              float64            `json:"seq_rep_4"`
-	GeneralSeqRep4       float64            `json:"general_seq_rep_4"`
+	GeneralSeqRep4       *float64           `json:"general_seq_rep_4,omitempty"`
 	NoStop               float64            `json:"no_stop_share"` // answers cut at the token limit, domain and general
-	TrainParaphrase      float64            `json:"train_paraphrase_accuracy"`
+	TrainParaphrase      *float64           `json:"train_paraphrase_accuracy,omitempty"`
 	NoiseReproduced      *float64           `json:"noise_reproduced,omitempty"` // wrong labels repeated on mislabelled prompts
 	Answers              string             `json:"answers"`
 }
@@ -94,8 +96,9 @@ func run(args []string, stdout io.Writer) error {
 	base := s.Arms[s.Order[0]]
 	for _, a := range s.Arms {
 		a.GeneralLossChange = a.GeneralLoss - base.GeneralLoss
-		if base.GeneralAccuracy > 0 {
-			a.GeneralKept = a.GeneralAccuracy / base.GeneralAccuracy
+		if a.GeneralAccuracy != nil && base.GeneralAccuracy != nil && *base.GeneralAccuracy > 0 {
+			kept := *a.GeneralAccuracy / *base.GeneralAccuracy
+			a.GeneralKept = &kept
 		}
 	}
 	var md strings.Builder
@@ -117,7 +120,8 @@ func run(args []string, stdout io.Writer) error {
 	return err
 }
 
-// readArm reads one arm's evaluate summaries.
+// readArm reads one arm's evaluate summaries. Only the domain test and the
+// held-out loss are there on your own data.
 func readArm(dir string) (*arm, error) {
 	var dom, gen, trq, noisy, held, cho map[string]any
 	for _, f := range []struct {
@@ -125,13 +129,13 @@ func readArm(dir string) (*arm, error) {
 		into     *map[string]any
 		optional bool
 	}{
-		{"domain.test.eval.json", &dom, false}, {"general.test.eval.json", &gen, false},
-		{"domain.trainq.eval.json", &trq, false}, {"domain.noisy.eval.json", &noisy, true},
-		{"heldout.json", &held, false}, {"domain.test.choices.json", &cho, false},
+		{"domain.test.eval.json", &dom, false}, {"general.test.eval.json", &gen, true},
+		{"domain.trainq.eval.json", &trq, true}, {"domain.noisy.eval.json", &noisy, true},
+		{"heldout.json", &held, false}, {"domain.test.choices.json", &cho, true},
 	} {
 		b, err := os.ReadFile(filepath.Join(dir, f.name))
 		if errors.Is(err, os.ErrNotExist) && f.optional {
-			continue // no noise, no mislabelled prompts
+			continue // no such question set (no noise: no mislabelled prompts)
 		}
 		if err != nil {
 			return nil, err
@@ -141,29 +145,45 @@ func readArm(dir string) (*arm, error) {
 		}
 	}
 	a := &arm{
-		DomainAccuracy:       num(dom, "accuracy"),
-		DomainAccuracyByKind: map[string]float64{},
-		ChoiceAccuracy:       num(cho, "chance_corrected_accuracy"),
-		ChoiceAccuracyByKind: map[string]float64{},
-		GeneralAccuracy:      num(gen, "accuracy"),
-		GeneralLoss:          num(held, "score_mean_loss"),
-		SeqRep4:              num(dom, "seq_rep_4"),
-		GeneralSeqRep4:       num(gen, "seq_rep_4"),
-		TrainParaphrase:      num(trq, "accuracy"),
+		DomainAccuracy:  num(dom, "accuracy"),
+		ChoiceAccuracy:  opt(cho, "chance_corrected_accuracy"),
+		GeneralAccuracy: opt(gen, "accuracy"),
+		GeneralLoss:     num(held, "score_mean_loss"),
+		SeqRep4:         num(dom, "seq_rep_4"),
+		GeneralSeqRep4:  opt(gen, "seq_rep_4"),
+		TrainParaphrase: opt(trq, "accuracy"),
 	}
 	nd, ng := num(dom, "samples"), num(gen, "samples")
 	if nd+ng > 0 {
 		a.NoStop = (num(dom, "truncated_share")*nd + num(gen, "truncated_share")*ng) / (nd + ng)
 	}
 	if num(noisy, "samples") > 0 {
-		v := num(noisy, "accuracy")
-		a.NoiseReproduced = &v
+		a.NoiseReproduced = opt(noisy, "accuracy")
 	}
 	for _, k := range kinds {
-		a.DomainAccuracyByKind[k] = num(group(dom, k), "accuracy")
-		a.ChoiceAccuracyByKind[k] = num(group(cho, k), "chance_corrected_accuracy")
+		if g := group(dom, k); g != nil {
+			if a.DomainAccuracyByKind == nil {
+				a.DomainAccuracyByKind = map[string]float64{}
+			}
+			a.DomainAccuracyByKind[k] = num(g, "accuracy")
+		}
+		if g := group(cho, k); g != nil {
+			if a.ChoiceAccuracyByKind == nil {
+				a.ChoiceAccuracyByKind = map[string]float64{}
+			}
+			a.ChoiceAccuracyByKind[k] = num(g, "chance_corrected_accuracy")
+		}
 	}
 	return a, nil
+}
+
+// opt is a measure of a summary that may be absent (nil when m is).
+func opt(m map[string]any, k string) *float64 {
+	if m == nil {
+		return nil
+	}
+	v := num(m, k)
+	return &v
 }
 
 // group is the summary of one value of evaluate's --by field.
@@ -183,15 +203,30 @@ func table(w *strings.Builder, s summary) {
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, name := range s.Order {
 		a := s.Arms[name]
-		noise := "–"
-		if a.NoiseReproduced != nil {
-			noise = fmt.Sprintf("%.2f", *a.NoiseReproduced)
+		general := "–"
+		if a.GeneralAccuracy != nil {
+			general = fmt.Sprintf("%.2f", *a.GeneralAccuracy)
+			if a.GeneralKept != nil {
+				general += fmt.Sprintf(" (%.0f %%)", 100**a.GeneralKept)
+			}
 		}
-		fmt.Fprintf(w, "| %s | %.2f | %.2f | %.2f | **%.2f** | %.2f | %.2f (%.0f %%) | %+.3f | %.3f | %.2f | %s | %.2f |\n",
-			name, a.DomainAccuracyByKind["new"], a.DomainAccuracyByKind["conflicting"], a.DomainAccuracyByKind["consistent"],
-			a.DomainAccuracy, a.ChoiceAccuracy, a.GeneralAccuracy, 100*a.GeneralKept, a.GeneralLossChange,
-			a.SeqRep4, a.NoStop, noise, a.TrainParaphrase)
+		byKind := func(k string) string {
+			v, ok := a.DomainAccuracyByKind[k]
+			return cell(&v, ok)
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | **%.2f** | %s | %s | %+.3f | %.3f | %.2f | %s | %s |\n",
+			name, byKind("new"), byKind("conflicting"), byKind("consistent"),
+			a.DomainAccuracy, cell(a.ChoiceAccuracy, true), general, a.GeneralLossChange,
+			a.SeqRep4, a.NoStop, cell(a.NoiseReproduced, true), cell(a.TrainParaphrase, true))
 	}
+}
+
+// cell is a measure with two decimals, or "–" where there is none.
+func cell(v *float64, ok bool) string {
+	if v == nil || !ok {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f", *v)
 }
 
 // examples shows the first test question of each kind and every arm's answer.
@@ -202,11 +237,16 @@ func examples(w *strings.Builder, dir string, arms []string, test string) error 
 	}
 	var picks []q
 	seen := map[string]bool{}
-	if err := eachLine(test, func(b []byte) error {
+	if err := corpus.EachRecord(test, "jsonl", nil, func(rec *corpus.Record) error {
 		var x q
-		if err := json.Unmarshal(b, &x); err != nil {
+		if err := json.Unmarshal(rec.Raw, &x); err != nil {
 			return err
 		}
+		id, err := rec.ID() // as generate names it: questions of your own may have no id
+		if err != nil {
+			return err
+		}
+		x.ID = id
 		if !seen[x.Meta.Kind] {
 			seen[x.Meta.Kind] = true
 			picks = append(picks, x)
@@ -230,7 +270,11 @@ func examples(w *strings.Builder, dir string, arms []string, test string) error 
 		}
 	}
 	for _, p := range picks {
-		fmt.Fprintf(w, "\n**%s** (%s fact; reference: %s)\n\n", p.Prompt, p.Meta.Kind, p.Reference)
+		if p.Meta.Kind != "" {
+			fmt.Fprintf(w, "\n**%s** (%s fact; reference: %s)\n\n", p.Prompt, p.Meta.Kind, p.Reference)
+		} else {
+			fmt.Fprintf(w, "\n**%s** (reference: %s)\n\n", p.Prompt, p.Reference)
+		}
 		for _, a := range arms {
 			fmt.Fprintf(w, "- %s: %s\n", a, strings.ReplaceAll(answers[a][p.ID], "\n", " "))
 		}

@@ -56,10 +56,45 @@ func TestSummary(t *testing.T) {
 		t.Errorf("paths not relative to --root: %q, %q", s.Test, sft.Answers)
 	}
 	if sft.DomainAccuracy != 0.75 || sft.DomainAccuracyByKind["new"] != 0.375 || sft.GeneralLossChange != 0.5 ||
-		math.Abs(sft.GeneralKept-0.75) > 1e-12 || sft.NoStop != 0.25 || sft.NoiseReproduced != nil {
+		sft.GeneralKept == nil || math.Abs(*sft.GeneralKept-0.75) > 1e-12 || sft.NoStop != 0.25 || sft.NoiseReproduced != nil {
 		t.Errorf("sft arm %+v", sft)
 	}
 	for _, want := range []string{"| sft | 0.38 |", "+0.500", "- sft: 20 mg", "**Dose of X?** (new fact; reference: 20 mg)"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, stdout.String())
+		}
+	}
+}
+
+// On your own data (demo/Makefile's TRAIN=…) an arm has only the domain test
+// and the held-out loss, the questions may have no id nor kind: the other
+// measures are "–" in the table and absent from summary.json, and the
+// example answers are found by the ids the tools give (FILE:N).
+func TestSummaryOwnData(t *testing.T) {
+	dir := t.TempDir()
+	test := filepath.Join(dir, "test.jsonl")
+	writeJSON(t, test, map[string]any{"prompt": "Dose of X?", "reference": "20 mg"})
+	for name, answer := range map[string]string{"base": "no idea", "sft": "20 mg"} {
+		d := filepath.Join(dir, name)
+		writeJSON(t, filepath.Join(d, "domain.test.eval.json"), map[string]any{"samples": 1, "accuracy": 0.5, "seq_rep_4": 0.1, "truncated_share": 1})
+		writeJSON(t, filepath.Join(d, "heldout.json"), map[string]any{"score_mean_loss": 2})
+		writeJSON(t, filepath.Join(d, "domain.test.answers.jsonl"), map[string]any{"id": "test.jsonl:1", "response": answer})
+	}
+	out := filepath.Join(dir, "summary.json")
+	var stdout strings.Builder
+	if err := run([]string{"--dir", dir, "--arms", "base sft", "--train", test, "--test", test, "-o", out}, &stdout); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, absent := range []string{"general_accuracy", "choice_accuracy", "train_paraphrase", "by_kind"} {
+		if strings.Contains(string(b), absent) {
+			t.Errorf("summary.json has %s without its question set:\n%s", absent, b)
+		}
+	}
+	for _, want := range []string{"| sft | – | – | – | **0.50** | – | – | +0.000 | 0.100 | 1.00 | – | – |", "**Dose of X?** (reference: 20 mg)", "- sft: 20 mg"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, stdout.String())
 		}

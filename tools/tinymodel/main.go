@@ -19,7 +19,7 @@ import (
 	"github.com/ytrain/ytrain/internal/tinymodel"
 )
 
-const usage = "usage: tinymodel -o DIR [flags]\n\nWrites a small random Hugging Face checkpoint: config.json + model.safetensors,\nplus the tokenizer files of --tokenizer (whose vocabulary then sets the model's).\n\n"
+const usage = "usage: tinymodel -o DIR [flags]\n\nWrites a small random Hugging Face checkpoint: config.json + model.safetensors,\nplus the tokenizer files of --tokenizer (whose vocabulary then sets the model's):\ntokenizer.json, tokenizer_config.json and chat_template.jinja.\n\n"
 
 func main() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
 
@@ -77,7 +77,8 @@ func write(args []string, stderr io.Writer) error {
 		if err := os.MkdirAll(*out, 0o755); err != nil {
 			return err
 		}
-		for _, f := range []string{"tokenizer.json", "tokenizer_config.json"} {
+		// transformers 5 keeps the chat template in chat_template.jinja
+		for _, f := range []string{"tokenizer.json", "tokenizer_config.json", "chat_template.jinja"} {
 			b, err := os.ReadFile(filepath.Join(dir, f))
 			if errors.Is(err, os.ErrNotExist) && f != "tokenizer.json" {
 				continue
