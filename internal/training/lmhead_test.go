@@ -184,3 +184,20 @@ func chunkedTopK(t *testing.T, tr *trainer, u *unit) []float32 {
 	})
 	return tl.TopK
 }
+
+// A unit the memory budget cannot hold stops the run with the records named
+// and the memory they would need, before libtorch allocates it.
+func TestMemoryEstimateStopsTraining(t *testing.T) {
+	lock(t)
+	modelDir, data := fixture(t, 2)
+	t.Setenv(model.MemoryLimitEnv, "16K")
+	err := Run(baseConfig(modelDir, data, t.TempDir()))
+	if err == nil {
+		t.Fatal("trained with 16 KB of memory")
+	}
+	for _, want := range []string{`training on records "d0", "d1"`, "would need about", "YTRAIN_MEMORY_LIMIT is 16 KB", "--gradient-checkpointing"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Fatalf("error %q lacks %q", err, want)
+		}
+	}
+}

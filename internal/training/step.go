@@ -44,6 +44,10 @@ func (tr *trainer) unit(whole *unit, gradScale float64) (unitResult, error) {
 		return res, err
 	}
 	b := seq.NewBatch(u.seqs, u.targets)
+	pass := model.Pass{B: b.B, T: b.T, Targets: int64(len(b.Prev)), Train: true, Checkpointing: tr.cfg.GradientCheckpointing}
+	if err := tr.m.CheckMemory(pass); err != nil {
+		return unitResult{}, err
+	}
 	s := &torch.Scope{}
 	defer s.Drop()
 	dev := tr.m.Device
