@@ -135,7 +135,7 @@ func (m *Model) TargetLosses(s *torch.Scope, h, prev, tgt *ts.Tensor, topK int) 
 	var tl TargetLoss
 	var grads []*ts.Tensor
 	var err error
-	ts.NoGrad1(func() any {
+	noGrad(func() {
 		for start := int64(0); start < n && err == nil; start += m.HeadRows() {
 			c := min(m.HeadRows(), n-start)
 			cs := &torch.Scope{}
@@ -152,7 +152,6 @@ func (m *Model) TargetLosses(s *torch.Scope, h, prev, tgt *ts.Tensor, topK int) 
 			cs.Drop()
 			tl.Loss, tl.TopK = append(tl.Loss, l...), append(tl.TopK, e...)
 		}
-		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -203,10 +202,12 @@ func (m *Model) headBackward(s *torch.Scope, h, prev, tgt, coef *ts.Tensor) (*ts
 	for start := int64(0); start < n; start += m.HeadRows() {
 		c := min(m.HeadRows(), n-start)
 		cs := &torch.Scope{}
-		logits := m.Logits(cs, cs.Add(leaf.MustNarrow(0, start, c, false)))   // (c, V)
-		nll, _ := NLL(cs, logits, cs.Add(tgt.MustNarrow(0, start, c, false))) // (c)
-		w := cs.Add(cs.Add(coef.MustNarrow(0, start, c, false)).MustView([]int64{-1}, false))
-		err := cs.Add(cs.Add(nll.MustMul(w, false)).MustSum(gotch.Float, false)).Backward()
+		logits := m.Logits(cs, cs.Add(leaf.MustNarrow(0, start, c, false)))                   // (c, V)
+		nll, _ := NLL(cs, logits, cs.Add(tgt.MustNarrow(0, start, c, false)))                 // (c)
+		w := cs.Add(cs.Add(coef.MustNarrow(0, start, c, false)).MustView([]int64{-1}, false)) // (c)
+		wl := cs.Add(nll.MustMul(w, false))
+		wl = cs.Add(wl.MustMaskedFill(cs.Add(w.MustEq(ts.FloatScalar(0), false)), ts.FloatScalar(0), false)) // 0·∞ is not 0
+		err := cs.Add(wl.MustSum(gotch.Float, false)).Backward()
 		cs.Drop()
 		if err != nil {
 			return nil, err
@@ -262,4 +263,13 @@ func (m *Model) headChunk(s *torch.Scope, sel, tgt *ts.Tensor, want headWant) he
 		dz.MustDrop()
 	}
 	return o
+}
+
+// noGrad runs fn with grad mode off and restores it, also when fn panics
+// (a failed Must op, which torch.Catch turns into the step's error): the
+// mode is the OS thread's and would stay off for the steps that follow.
+func noGrad(fn func()) {
+	prev := ts.MustGradSetEnabled(false)
+	defer ts.MustGradSetEnabled(prev)
+	fn()
 }
