@@ -8,14 +8,16 @@
 # the spread of the per-rep ratios. BASE=DIR also runs DIR/score and
 # DIR/train (e.g. built from the parent commit) in the same reps, for
 # before/after, and checks that both give the same losses. SMOLLM2=1 adds
-# score on build/models/smollm2 (slow on one thread). Run from the
+# score on build/models/smollm2 (slow on one thread); PARTS="train" (or
+# "score") runs one part only. Run from the
 # repository root (make bench).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 out=bench/out/lmhead
 mkdir -p "$out"
+rm -rf "$out"/scores.*.jsonl "$out"/run.*
 VOCAB=${VOCAB:-151936} LEN=${LEN:-1024} BATCH=${BATCH:-8} LR=1e-4
-SDOCS=${SDOCS:-$BATCH} TDOCS=${TDOCS:-$((3 * BATCH))} # train: 3 steps, the first is warm-up
+PARTS=${PARTS:-score train} SDOCS=${SDOCS:-$BATCH} TDOCS=${TDOCS:-$((3 * BATCH))} # train: 3 steps, the first is warm-up
 peers make-model "$out/model" "$VOCAB" "${HIDDEN:-256}" "${LAYERS:-4}" >/dev/null
 peers data "$out/score.jsonl" "$SDOCS" "$LEN" "$VOCAB"
 peers data "$out/train.jsonl" "$TDOCS" "$LEN" "$VOCAB"
@@ -39,10 +41,14 @@ train() { # SIDE: trained targets/s, then peak MB
 }
 for f in score train; do for s in "${sides[@]}" peer; do : > "$out/$f.$s"; done; done
 for _ in $(seq "$REPS"); do
+	[[ $PARTS == *score* ]] || continue
 	for s in "${sides[@]}"; do score "$s" >> "$out/score.$s"; done
 	line=$(peak "$PY" bench/py/peers.py score "$out/model" "$out/score.jsonl" "$out/scores.new.jsonl" $((LEN * BATCH)) "$THREADS")
 	echo "$(field tokens_per_s "$line") $(cat "$rss")" >> "$out/score.peer"
 	diff=$(field max_abs_diff "$line")
+done
+for _ in $(seq "$REPS"); do
+	[[ $PARTS == *train* ]] || continue
 	for s in "${sides[@]}"; do train "$s" >> "$out/train.$s"; done
 	line=$(peak "$PY" bench/py/peers.py peft "$out/model" "$out/train.jsonl" fused "$BATCH" 0 "$LR" "$THREADS" 2> "$out/peer.log") ||
 		{ cat "$out/peer.log" >&2; exit 1; }
@@ -58,7 +64,8 @@ ratio() { # A B COLUMN: best A / best B (tok/s: max; RSS: max)
 		END { printf "%.2fx", a / b }'; }
 echo "lmhead: random Qwen3, vocab $VOCAB, hidden ${HIDDEN:-256}, ${LAYERS:-4} layers; $BATCH x $LEN = $((LEN * BATCH)) tokens a batch ($((LEN - LEN / 4)) targets a row), $THREADS thread(s), torch 2.11, $REPS reps"
 printf "  %-40s %-26s %-24s %s\n" "" "tokens/s best (min-max)" "peak RSS MB (min-max)" "vs peer: tok/s, RSS"
-for f in score train; do
+diff=${diff:-}
+for f in $PARTS; do
 	for s in "${sides[@]}" peer; do
 		name="$f ytrain"; [ "$s" = base ] && name="$f ytrain before (BASE)"; [ "$s" = peer ] && name="$f peer"
 		[ "$f" = train ] && [ "$s" != peer ] && name="$name (LoRA fused)"
@@ -67,16 +74,21 @@ for f in score train; do
 	done
 	[ -n "${BASE:-}" ] && echo "  $f after/before: tok/s $(ratio "$out/$f.new" "$out/$f.base" 1), peak RSS $(ratio "$out/$f.new" "$out/$f.base" 2)"
 done
-echo "  score: max |loss or entropy difference| from transformers: $diff"
+[ -n "$diff" ] && echo "  score: max |loss or entropy difference| from transformers: $diff"
 if [ -n "${BASE:-}" ]; then
 	"$PY" - "$out" <<'EOF'
 import json, sys
 o = sys.argv[1]
 rd = lambda p: [json.loads(l) for l in open(p)]
-s = max(abs(a - b) for x, y in zip(rd(f"{o}/scores.new.jsonl"), rd(f"{o}/scores.base.jsonl"))
-        for k in ("loss", "entropy") for a, b in zip(x[k], y[k]))
-t = max(abs(x["loss"] - y["loss"]) for x, y in zip(rd(f"{o}/run.new/metrics.jsonl"), rd(f"{o}/run.base/metrics.jsonl")))
-print(f"  after vs before: score max |loss or entropy difference| {s:.2g}; train max |step loss difference| {t:.2g}")
+import os
+if os.path.exists(f"{o}/scores.base.jsonl"):
+    s = max(abs(a - b) for x, y in zip(rd(f"{o}/scores.new.jsonl"), rd(f"{o}/scores.base.jsonl"))
+            for k in ("loss", "entropy") for a, b in zip(x[k], y[k]))
+    print(f"  after vs before: score max |loss or entropy difference| {s:.2g}")
+if os.path.exists(f"{o}/run.base/metrics.jsonl"):
+    t = max(abs(x[k] - y[k]) for x, y in zip(rd(f"{o}/run.new/metrics.jsonl"), rd(f"{o}/run.base/metrics.jsonl"))
+            for k in ("loss", "weighted_loss", "grad_norm"))
+    print(f"  after vs before: train max |difference| of step loss, weighted loss, grad norm {t:.2g}")
 EOF
 fi
 

@@ -198,7 +198,7 @@ func (m *Model) WeightedLoss(s *torch.Scope, h, prev, tgt *ts.Tensor, tl *Target
 func (m *Model) headBackward(s *torch.Scope, h, prev, tgt, coef *ts.Tensor) (*ts.Tensor, error) {
 	n := prev.MustSize()[0]
 	leaf := rows(s, s.Add(h.MustDetach(false)), prev) // (N, D), a leaf of its own
-	leaf.MustRequiresGrad_(true)
+	inPlace(leaf, func() { leaf.MustRequiresGrad_(true) })
 	for start := int64(0); start < n; start += m.HeadRows() {
 		c := min(m.HeadRows(), n-start)
 		cs := &torch.Scope{}
@@ -239,30 +239,40 @@ func (m *Model) headChunk(s *torch.Scope, sel, tgt *ts.Tensor, want headWant) he
 	if want.topK > 0 {
 		o.topK = TopKEntropy(s, logits, want.topK) // (n)
 	}
-	logp := logits.MustLogSoftmax(-1, gotch.Float, false) // (n, V)
-	ls.Drop()                                             // the logits
-	defer logp.MustDrop()
+	logp := logits.MustLogSoftmax(-1, gotch.Float, false)                                                          // (n, V)
+	ls.Drop()                                                                                                      // the logits
 	o.nll = s.Add(s.Add(s.Add(logp.MustGather(1, tgt, false, false)).MustNeg(false)).MustView([]int64{-1}, false)) // (n)
 	if !want.entropy && !want.grad {
+		logp.MustDrop()
 		return o
 	}
 	p := logp.MustExp(false) // (n, V)
-	defer p.MustDrop()
 	if want.entropy {
 		plogp := p.MustMul(logp, false)                                                                          // (n, V)
 		o.entropy = s.Add(s.Add(plogp.MustSumDimIntlist([]int64{-1}, false, gotch.Float, false)).MustNeg(false)) // (n)
 		plogp.MustDrop()
 	}
+	logp.MustDrop()
 	if want.grad {
 		// d(−log softmax(z)[t])/dz = softmax(z) − onehot(t), then through
 		// the linear layer: (n, V) · (V, D), in the model dtype as autograd does
 		neg := s.Add(s.Add(ts.MustOnes(tgt.MustSize(), gotch.Float, m.Device)).MustNeg(false)) // (n, 1)
-		p.MustScatterAdd_(1, tgt, neg)
-		dz := p.MustTotype(m.DType, false)                                               // (n, V)
-		o.grad = s.Add(s.Add(dz.MustMm(m.LMHead, false)).MustTotype(gotch.Float, false)) // (n, D)
+		p = p.MustScatterAdd(1, tgt, neg, true)                                                // (n, V)
+		dz := p.MustTotype(m.DType, false)                                                     // (n, V)
+		o.grad = s.Add(s.Add(dz.MustMm(m.LMHead, false)).MustTotype(gotch.Float, false))       // (n, D)
 		dz.MustDrop()
 	}
+	p.MustDrop()
 	return o
+}
+
+// inPlace runs op, an in-place op on t. gotch's in-place wrappers give t a
+// new handle on the same tensor and never free the old one, which keeps the
+// storage alive for good (a (rows, V) buffer each chunk): free it.
+func inPlace(t *ts.Tensor, op func()) {
+	old := ts.FromCtensor(t.Ctensor())
+	op()
+	old.MustDrop()
 }
 
 // noGrad runs fn with grad mode off and restores it, also when fn panics
