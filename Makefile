@@ -69,6 +69,7 @@ bench: build venv shim-torch2
 	bash bench/tokenize.sh
 	bash bench/score.sh
 	bash bench/train.sh
+	bash bench/lmhead.sh
 	bash bench/longctx.sh
 	bash bench/dist.sh
 	$(GO) run ./bench/rss

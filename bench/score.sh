@@ -33,8 +33,8 @@ go build -o "$out/" ./bench/scoreprof
 go tool pprof -top -cum "$out/scoreprof" "$out/score.pprof" 2> /dev/null | awk '
 	/^Duration/ { sub(/s$/, "", $(NF - 1)); total = $(NF - 1) }
 	function cum(f) { v = $4; if (v ~ /ms$/) { sub(/ms$/, "", v); v /= 1000 } else sub(/s$/, "", v); t[f] = v }
-	/\/model\.\(\*Model\)\.Hidden$/ { cum("fwd") } /\/model\.\(\*Model\)\.TargetLogits$/ { cum("head") }
-	/\/model\.NLL$/ { cum("nll") } /\/model\.Entropy$/ { cum("ent") }
-	END { o = total - t["fwd"] - t["head"] - t["nll"] - t["ent"]
-		printf "  profile (CPU samples, %.1fs): decoder %.0f%%, LM head %.0f%%, log-softmax+gather %.0f%%, entropy %.0f%%, data and the rest %.0f%%\n",
-			total, 100 * t["fwd"] / total, 100 * t["head"] / total, 100 * t["nll"] / total, 100 * t["ent"] / total, 100 * o / total }'
+	/\/model\.\(\*Model\)\.HiddenNoGrad$/ { cum("fwd") } /\/model\.\(\*Model\)\.Logits$/ { cum("head") }
+	/\/model\.\(\*Model\)\.headChunk$/ { cum("chunk") }
+	END { o = total - t["fwd"] - t["chunk"]
+		printf "  profile (CPU samples, %.1fs): decoder %.0f%%, LM head %.0f%%, log-softmax, gather and entropy %.0f%%, data and the rest %.0f%%\n",
+			total, 100 * t["fwd"] / total, 100 * t["head"] / total, 100 * (t["chunk"] - t["head"]) / total, 100 * o / total }'

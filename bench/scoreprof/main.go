@@ -1,9 +1,10 @@
 // Command scoreprof is score's work (read records, forward, per-target loss
 // and entropy, write JSON Lines) under Go's CPU profiler, so bench/score.sh
-// can say where score's time goes: the decoder (model.Hidden), the LM head
-// with log-softmax and entropy (model.TargetStats), and data handling
-// (reading, batching, writing). With one libtorch thread the samples taken
-// inside libtorch land on the Go call that entered it.
+// can say where score's time goes: the decoder (model.HiddenNoGrad), the LM
+// head (model.Logits) with log-softmax and entropy, chunk by chunk
+// (model.headChunk), and data handling (reading, batching, writing). With
+// one libtorch thread the samples taken inside libtorch land on the Go call
+// that entered it.
 package main
 
 import (

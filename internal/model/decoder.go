@@ -56,6 +56,9 @@ type Model struct {
 	Params map[string]*ts.Tensor
 	// Training turns on LoRA dropout.
 	Training bool
+	// HeadChunk is how many targets the LM head takes at once (targets.go);
+	// 0 derives it from HeadBudget.
+	HeadChunk int64
 
 	invFreq *ts.Tensor // (hd/2) float32
 	eps     *ts.Scalar
@@ -363,7 +366,10 @@ func (m *Model) Block(s *torch.Scope, i int, h, cos, sin, mask *ts.Tensor, kv *K
 // FinalNorm is model.norm over hidden states (..., D).
 func (m *Model) FinalNorm(s *torch.Scope, h *ts.Tensor) *ts.Tensor { return m.rmsnorm(s, h, m.Norm) }
 
-// Logits projects hidden states (..., D) to the vocabulary (..., V) in float32.
+// Logits projects hidden states (..., D) to the vocabulary (..., V) in
+// float32. Score and train never call it on all positions: they take the
+// LM head chunk by chunk at the target positions only (targets.go), and
+// generation at the last position only.
 func (m *Model) Logits(s *torch.Scope, h *ts.Tensor) *ts.Tensor {
 	return s.Add(s.Add(ts.MustLinear(h, m.LMHead, ts.None)).MustTotype(gotch.Float, false))
 }

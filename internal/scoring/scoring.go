@@ -186,6 +186,9 @@ func (sc *Scorer) run() (loss, ent [][]float32, err error) {
 		seqs[i] = r.Seq
 	}
 	b := seq.NewBatch(seqs, nil)
+	if err := sc.M.CheckMemory(model.Pass{B: b.B, T: b.T, Targets: int64(len(b.Prev))}); err != nil {
+		return nil, nil, err
+	}
 	sc.Tokens += b.B * b.T
 	s := &torch.Scope{}
 	defer s.Drop()
@@ -193,7 +196,7 @@ func (sc *Scorer) run() (loss, ent [][]float32, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	h, err := sc.M.Hidden(s, ids, pos, model.Mask(s, seg), nil)
+	h, err := sc.M.HiddenNoGrad(s, ids, pos, model.Mask(s, seg))
 	if err != nil {
 		return nil, nil, err
 	}

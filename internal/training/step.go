@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/sugarme/gotch"
 	"github.com/sugarme/gotch/ts"
 
 	"github.com/ytrain/ytrain/internal/model"
@@ -45,6 +44,10 @@ func (tr *trainer) unit(whole *unit, gradScale float64) (unitResult, error) {
 		return res, err
 	}
 	b := seq.NewBatch(u.seqs, u.targets)
+	pass := model.Pass{B: b.B, T: b.T, Targets: int64(len(b.Prev)), Train: true, Checkpointing: tr.cfg.GradientCheckpointing}
+	if err := tr.m.CheckMemory(pass); err != nil {
+		return unitResult{}, err
+	}
 	s := &torch.Scope{}
 	defer s.Drop()
 	dev := tr.m.Device
@@ -73,64 +76,44 @@ func (tr *trainer) unit(whole *unit, gradScale float64) (unitResult, error) {
 // (B, T, D), to back-propagate: each target's loss ℓ, its weight w(ℓ) (a
 // constant), and the reduction (SFT: Σw·ℓ / #(w·ℓ ≠ 0); CPT: the mean). It
 // is nil when there is nothing to learn: every weight is 0, or a loss is not
-// finite (the model has diverged; the step is counted as bad).
+// finite (the model has diverged; the step is counted as bad). The LM head
+// runs chunk by chunk (model/targets.go): first the losses, which the
+// weights need, then the gradient of the weighted sum.
 func (tr *trainer) objective(s *torch.Scope, h, prev, tgt *ts.Tensor, gradScale float64, res *unitResult) (*ts.Tensor, error) {
-	logits := tr.m.TargetLogits(s, h, prev) // (N, V)
-	nll, _ := model.NLL(s, logits, tgt)     // (N)
-	toks, err := tr.tokens(s, nll, logits, res)
+	tl, err := tr.m.TargetLosses(s, h, prev, tgt, tr.topK)
 	if err != nil {
 		return nil, err
 	}
-	w, denom, err := tr.weigh(toks, res) // over every rank's targets of the unit
+	w, denom, err := tr.weigh(tr.tokens(tl, res), res) // over every rank's targets of the unit
 	if err != nil || w == nil {
 		return nil, err
 	}
-	return weightedSum(s, nll, w, gradScale/float64(denom))
+	scale := gradScale / float64(denom)
+	coef := make([]float32, len(w))
+	for i := range w {
+		coef[i] = float32(float64(w[i]) * scale)
+	}
+	return tr.m.WeightedLoss(s, h, prev, tgt, tl, coef)
 }
 
-// tokens copies what the weighting sees of each target to Go: its loss and,
-// for a weighting that asks for it, the entropy of the model's top-k
+// tokens is what the weighting sees of each target: its loss and, for a
+// weighting that asks for it, the entropy of the model's top-k
 // distribution. A loss that is not finite marks the unit bad: a weighting
 // may zero such a token, and a diverged model must not pass for a step with
 // nothing to learn.
-func (tr *trainer) tokens(s *torch.Scope, nll, logits *ts.Tensor, res *unitResult) ([]weighting.Token, error) {
-	var err error
-	if res.losses, err = torch.Float32s(nll); err != nil {
-		return nil, err
-	}
+func (tr *trainer) tokens(tl *model.TargetLoss, res *unitResult) []weighting.Token {
+	res.losses = tl.Loss
 	toks := make([]weighting.Token, len(res.losses))
 	for i, l := range res.losses {
 		toks[i].Loss = l
 		res.bad = res.bad || math.IsNaN(float64(l)) || math.IsInf(float64(l), 0)
 	}
-	if res.bad || tr.topK == 0 {
-		return toks, nil
+	if tr.topK > 0 {
+		for i := range toks {
+			toks[i].Entropy = tl.TopK[i]
+		}
 	}
-	ent, err := torch.Float32s(model.TopKEntropy(s, logits, tr.topK))
-	if err != nil {
-		return nil, err
-	}
-	for i := range toks {
-		toks[i].Entropy = ent[i]
-	}
-	return toks, nil
-}
-
-// weightedSum is scale·Σ w·ℓ over the targets, the weights constants.
-// Zero-weight terms drop out even where the loss is not finite, as
-// weighting's reductions define.
-func weightedSum(s *torch.Scope, nll *ts.Tensor, weights []float32, scale float64) (*ts.Tensor, error) {
-	w, err := ts.OfSlice(weights)
-	if err != nil {
-		return nil, err
-	}
-	s.Add(w)
-	if dev, _ := nll.Device(); dev != gotch.CPU {
-		w = s.Add(w.MustTo(dev, false))
-	}
-	wl := s.Add(nll.MustMul(w, false))
-	wl = s.Add(wl.MustMaskedFill(s.Add(w.MustEq(ts.FloatScalar(0), false)), ts.FloatScalar(0), false))
-	return s.Add(s.Add(wl.MustSum(gotch.Float, false)).MustMulScalar(ts.FloatScalar(scale), false)), nil
+	return toks
 }
 
 // describe counts tensors and parameters for the start-up message.
