@@ -45,7 +45,7 @@ func fuzzRead(t *testing.T, data []byte) {
 		}
 		recs = append(recs, *rec)
 	}
-	for _, f := range []Format{JSONL, Arrow} {
+	for _, f := range []Encoding{JSONL, Arrow} {
 		var buf bytes.Buffer
 		w := NewWriter(&buf, f, TokenCodec)
 		for i := range recs {
@@ -109,7 +109,7 @@ func FuzzPeekKind(f *testing.F) {
 	})
 }
 
-func encodeScores(f *testing.F, enc Format) []byte {
+func encodeScores(f *testing.F, enc Encoding) []byte {
 	var buf bytes.Buffer
 	w := NewWriter(&buf, enc, ScoreCodec)
 	for _, r := range sampleScores() {

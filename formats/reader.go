@@ -24,7 +24,7 @@ var arrowFileMagic = []byte("ARROW1")
 
 // Detect tells the encoding of a stream from its first bytes without
 // consuming them.
-func Detect(br *bufio.Reader) (Format, error) {
+func Detect(br *bufio.Reader) (Encoding, error) {
 	head, _ := br.Peek(8)
 	switch {
 	case len(head) == 0:
@@ -35,11 +35,11 @@ func Detect(br *bufio.Reader) (Format, error) {
 	return JSONL, nil
 }
 
-// Reader reads records of one kind from an Arrow IPC stream or JSON Lines.
+// Reader reads records of one record kind from an Arrow IPC stream or JSON Lines.
 type Reader[T any] struct {
 	codec *Codec[T]
 	name  string
-	enc   Format
+	enc   Encoding
 	n     int // records read
 	// JSON Lines
 	br   *bufio.Reader
@@ -73,8 +73,8 @@ func NewReader[T any](r io.Reader, name string, c *Codec[T]) (*Reader[T], error)
 	return rd, nil
 }
 
-// Format is the detected encoding.
-func (r *Reader[T]) Format() Format { return r.enc }
+// Encoding is the detected encoding.
+func (r *Reader[T]) Encoding() Encoding { return r.enc }
 
 // Where names the last record read: "file:line" for JSON Lines, "file:
 // record N" for Arrow.
@@ -174,7 +174,7 @@ func (r *Reader[T]) nextArrow() (rec *T, err error) {
 	return rec, nil
 }
 
-// checkKind makes sure the first JSON record is of the codec's kind, as the
+// checkKind makes sure the first JSON record is of the codec's record kind, as the
 // schema metadata does for Arrow: a token record read as a score record
 // would otherwise pass with empty curves.
 func (r *Reader[T]) checkKind(line []byte) error {

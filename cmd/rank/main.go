@@ -51,21 +51,16 @@ func rankMain(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rep, err := formats.CreateOutput(f.Report, stderr)
-	if err != nil {
-		return err
-	}
-	defer rep.Abort()
-	err = formats.WriteFile(*out, stdout, func(w io.Writer) error {
-		if err := rk.Records.Write(w, form, rk.Results, rk.Order); err != nil {
-			return err
-		}
-		return rk.Report(rep, opt.Mode, opt.Plan, f.Worst)
+	// the report's WriteFile around the records': a failure in either leaves neither
+	err = formats.WriteFile(f.Report, stderr, func(rep io.Writer) error {
+		return formats.WriteFile(*out, stdout, func(w io.Writer) error {
+			if err := rk.Records.Write(w, form, rk.Results, rk.Order); err != nil {
+				return err
+			}
+			return rk.Report(rep, opt.Mode, opt.Plan, f.Worst)
+		})
 	})
 	if err != nil {
-		return err
-	}
-	if err := rep.Commit(); err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "rank: %d records scored (%s), %d unscored skipped, %d dropped, %d written; %.1fs\n",

@@ -23,7 +23,7 @@ func (rs *Records) OutputForm(flag, outPath string, stdout io.Writer) (string, e
 		if flag == "json" {
 			return "", errors.New("--format json: token records are written as arrow or jsonl")
 		}
-		f, err := formats.OutputFormat(flag, outPath, stdout)
+		f, err := formats.OutputEncoding(flag, outPath, stdout)
 		return f.String(), err
 	}
 	switch flag {
