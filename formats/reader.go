@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"unicode/utf8"
 
@@ -233,6 +234,27 @@ func jsonError(err error) string {
 	return err.Error()
 }
 
+// All yields the records in turn, each with a nil error. An error (Next's,
+// naming the file and line or record) is yielded with a nil record and ends
+// the sequence: no tool skips a bad record of its own record kind.
+func (r *Reader[T]) All() iter.Seq2[*T, error] { return all(r.Next) }
+
+// all is the sequence of a Next method: io.EOF ends it, another error is
+// its last pair.
+func all[T any](next func() (*T, error)) iter.Seq2[*T, error] {
+	return func(yield func(*T, error) bool) {
+		for {
+			rec, err := next()
+			if err == io.EOF {
+				return
+			}
+			if !yield(rec, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
 // Each reads every record of one input and hands it to fn with its place
 // (Where); fn's errors are reported with that place.
 func Each[T any](r io.Reader, name string, c *Codec[T], fn func(rec *T, where string) error) error {
@@ -241,11 +263,7 @@ func Each[T any](r io.Reader, name string, c *Codec[T], fn func(rec *T, where st
 		return err
 	}
 	defer rd.Close()
-	for {
-		rec, err := rd.Next()
-		if err == io.EOF {
-			return nil
-		}
+	for rec, err := range rd.All() {
 		if err != nil {
 			return err
 		}
@@ -253,6 +271,7 @@ func Each[T any](r io.Reader, name string, c *Codec[T], fn func(rec *T, where st
 			return fmt.Errorf("%s: %w", rd.Where(), err)
 		}
 	}
+	return nil
 }
 
 // Inputs reads records from several inputs in order: files by path, or stdin
@@ -265,6 +284,8 @@ type Inputs[T any] struct {
 	file  *os.File
 }
 
+// OpenInputs reads paths in order; none, or "-", is stdin. A file is opened
+// when its turn comes.
 func OpenInputs[T any](paths []string, stdin io.Reader, c *Codec[T]) *Inputs[T] {
 	if len(paths) == 0 {
 		paths = []string{"-"}
@@ -292,6 +313,9 @@ func (in *Inputs[T]) Next() (*T, error) {
 		in.closeCurrent()
 	}
 }
+
+// All yields the records of every input in turn, as Reader.All does.
+func (in *Inputs[T]) All() iter.Seq2[*T, error] { return all(in.Next) }
 
 // Where names the last record read.
 func (in *Inputs[T]) Where() string {

@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"math/rand"
 	"os"
@@ -500,14 +499,11 @@ func readRecords[T any](t *testing.T, path string, c *formats.Codec[T]) []T {
 	in := formats.OpenInputs([]string{path}, nil, c)
 	defer in.Close()
 	var out []T
-	for {
-		rec, err := in.Next()
-		if errors.Is(err, io.EOF) {
-			return out
-		}
+	for rec, err := range in.All() {
 		if err != nil {
 			t.Fatal(err)
 		}
 		out = append(out, *rec)
 	}
+	return out
 }

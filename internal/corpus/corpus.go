@@ -47,3 +47,20 @@ type Example struct {
 // ErrEmptyAnswer marks a record whose answer is empty: tokenize reports and
 // skips these rather than failing the run.
 var ErrEmptyAnswer = errors.New("empty answer")
+
+// ErrRecord marks an error in one record (a shape, a type, a JSON line that
+// does not parse): the records after it can still be read, and the readers'
+// All goes on to them, so that tokenize --skip-invalid can count it and
+// go on. Any other error (a file that does not open, a JSON array whose
+// syntax breaks, a read error) ends the file.
+var ErrRecord = errors.New("invalid record")
+
+// recordError is an error of one record: errors.Is(err, ErrRecord) holds,
+// and its text is the cause's alone.
+type recordError struct{ error }
+
+func (e recordError) Unwrap() error      { return e.error }
+func (recordError) Is(target error) bool { return target == ErrRecord }
+
+// badRecord marks err, which names its record, as an ErrRecord.
+func badRecord(err error) error { return recordError{err} }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"strconv"
 
 	"github.com/ytrain/ytrain/internal/chat"
@@ -33,7 +34,8 @@ func Open(path, form string, stdin io.Reader, task Task) (*Reader, error) {
 func (r *Reader) Close() error { return r.rs.Close() }
 
 // Next returns the next Example, io.EOF at the end. Errors name FILE:LINE;
-// errors.Is(err, ErrEmptyAnswer) marks a record to report and skip.
+// errors.Is(err, ErrEmptyAnswer) marks a record to report and skip, and
+// errors.Is(err, ErrRecord) one whose next records can still be read.
 func (r *Reader) Next() (*Example, error) {
 	rec, err := r.rs.Next()
 	if err != nil {
@@ -44,10 +46,40 @@ func (r *Reader) Next() (*Example, error) {
 		ex.ID, err = rec.ID()
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", rec.Where, err)
+		return nil, badRecord(fmt.Errorf("%s: %w", rec.Where, err))
 	}
 	ex.Where = rec.Where
 	return ex, nil
+}
+
+// All yields the file's Examples in turn, each with a nil error, or the
+// error that rejects one record (ErrRecord), and goes on after it; another
+// error ends the sequence.
+func (r *Reader) All() iter.Seq2[*Example, error] { return all(r.Next) }
+
+// Examples yields the Examples of every file of paths ("-": stdin) in
+// order, as Reader.All does; a file that does not open ends the sequence
+// with its error.
+func Examples(paths []string, form string, stdin io.Reader, task Task) iter.Seq2[*Example, error] {
+	return func(yield func(*Example, error) bool) {
+		for _, p := range paths {
+			r, err := Open(p, form, stdin, task)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			more := true
+			for ex, err := range r.All() {
+				if more = yield(ex, err); !more {
+					break
+				}
+			}
+			r.Close()
+			if !more {
+				return
+			}
+		}
+	}
 }
 
 func (task Task) example(f Fields) (*Example, error) {

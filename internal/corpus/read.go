@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,24 +49,43 @@ func OpenRecords(path, form string, stdin io.Reader) (*Records, error) {
 	return rs, nil
 }
 
-// EachRecord calls fn with every record of path (as OpenRecords reads it);
-// an error of fn is returned prefixed with the record's FILE:LINE.
+// EachRecord calls fn with every record of path (as OpenRecords reads it)
+// and stops at the first error, a record's or fn's; fn's is returned
+// prefixed with the record's FILE:LINE.
 func EachRecord(path, form string, stdin io.Reader, fn func(*Record) error) error {
 	rs, err := OpenRecords(path, form, stdin)
 	if err != nil {
 		return err
 	}
 	defer rs.Close()
-	for {
-		rec, err := rs.Next()
-		if err == io.EOF {
-			return nil
-		}
+	for rec, err := range rs.All() {
 		if err != nil {
 			return err
 		}
 		if err := fn(rec); err != nil {
-			return fmt.Errorf("%s: %v", rec.Where, err)
+			return fmt.Errorf("%s: %w", rec.Where, err)
+		}
+	}
+	return nil
+}
+
+// All yields the file's records in turn, each with a nil error, or the
+// error that rejects one record (ErrRecord), and goes on after it; another
+// error ends the sequence.
+func (rs *Records) All() iter.Seq2[*Record, error] { return all(rs.Next) }
+
+// all is the sequence of a Next method: io.EOF ends it, as does an error
+// that is not an ErrRecord, after it is yielded.
+func all[T any](next func() (*T, error)) iter.Seq2[*T, error] {
+	return func(yield func(*T, error) bool) {
+		for {
+			rec, err := next()
+			if err == io.EOF {
+				return
+			}
+			if !yield(rec, err) || err != nil && !errors.Is(err, ErrRecord) {
+				return
+			}
 		}
 	}
 }
@@ -103,11 +123,16 @@ func (rs *Records) Form() string { return rs.form }
 func (rs *Records) Name() string { return rs.name }
 
 // Next returns the next record, io.EOF after the last. A file without any
-// record is an error.
+// record is an error. A record rejected with ErrRecord still counts in the
+// positions (Record.N) of those after it, so that the name FILE:N of a
+// record without an id is the same whether or not a bad one was skipped.
 func (rs *Records) Next() (*Record, error) {
 	r, err := rs.next()
 	if err == io.EOF && rs.n == 0 {
 		return nil, fmt.Errorf("%s: empty input (no records)", rs.name)
+	}
+	if errors.Is(err, ErrRecord) {
+		rs.n++
 	}
 	if err != nil {
 		return nil, err
@@ -185,10 +210,10 @@ func (rs *Records) jsonLines(br *bufio.Reader) func() (*Record, error) {
 		b = bytes.TrimSpace(b)
 		r := &Record{Where: rs.where(line), Raw: b}
 		if utf8.Valid(b) && b[0] != '{' {
-			return nil, fmt.Errorf("%s: want one JSON object per line (JSON Lines)", r.Where)
+			return nil, badRecord(fmt.Errorf("%s: want one JSON object per line (JSON Lines)", r.Where))
 		}
 		if r.Fields, err = ParseObject(b); err != nil {
-			return nil, fmt.Errorf("%s: %w", r.Where, err)
+			return nil, badRecord(fmt.Errorf("%s: %w", r.Where, err))
 		}
 		return r, nil
 	}
@@ -217,13 +242,16 @@ func (rs *Records) jsonArray(br *bufio.Reader) func() (*Record, error) {
 		err := dec.Decode(&raw)
 		line := lc.lineAt(dec.InputOffset())
 		if err != nil {
+			if se := (*json.SyntaxError)(nil); errors.As(err, &se) {
+				line = lc.lineAt(se.Offset) // where the syntax breaks, not where the value began
+			}
 			return nil, fmt.Errorf("%s: %v", rs.where(line), unexpectedEnd(err))
 		}
 		// name the line where the record starts, not where it ends
 		line -= bytes.Count(raw, []byte{'\n'})
 		r := &Record{Where: rs.where(line), Raw: raw}
 		if r.Fields, err = ParseObject(raw); err != nil {
-			return nil, fmt.Errorf("%s: %w", r.Where, err)
+			return nil, badRecord(fmt.Errorf("%s: %w", r.Where, err))
 		}
 		return r, nil
 	}
@@ -248,6 +276,9 @@ func (rs *Records) csvRows(br *bufio.Reader) func() (*Record, error) {
 		if err == io.EOF {
 			return nil, io.EOF
 		}
+		if pe := (*csv.ParseError)(nil); errors.As(err, &pe) { // the reader goes on at the next row
+			return nil, badRecord(fmt.Errorf("%s: %w", rs.name, err))
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", rs.name, err)
 		}
@@ -255,7 +286,7 @@ func (rs *Records) csvRows(br *bufio.Reader) func() (*Record, error) {
 		r := &Record{Where: rs.where(line), Fields: make(Fields, len(row))}
 		for i, cell := range row {
 			if !utf8.ValidString(cell) {
-				return nil, fmt.Errorf("%s: column %q: invalid UTF-8", r.Where, header[i])
+				return nil, badRecord(fmt.Errorf("%s: column %q: invalid UTF-8", r.Where, header[i]))
 			}
 			r.Fields[i] = Field{Key: strings.TrimSpace(header[i]), Value: Quote(cell)}
 		}
@@ -273,7 +304,7 @@ func (rs *Records) textLines(br *bufio.Reader) func() (*Record, error) {
 		}
 		s := strings.TrimRight(string(b), "\r\n")
 		if !utf8.ValidString(s) {
-			return nil, fmt.Errorf("%s: invalid UTF-8", rs.where(line))
+			return nil, badRecord(fmt.Errorf("%s: invalid UTF-8", rs.where(line)))
 		}
 		return &Record{Where: rs.where(line), Fields: Fields{{Key: "text", Value: Quote(s)}}}, nil
 	}

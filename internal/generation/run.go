@@ -129,18 +129,22 @@ func (g *Generator) Run(j Job, w io.Writer) (int, error) {
 		return nil
 	}
 	lim := g.M.Cfg.Limits()
-	for _, p := range j.Paths {
-		if err := j.each(p, func(ex *corpus.Example, ids []int32) error {
-			if err := lim.Check(seq.FromIDs(ids)); err != nil {
-				return fmt.Errorf("%s: record %q: the prompt's %w", ex.Where, ex.ID, err)
-			}
-			batch, prompts = append(batch, ex), append(prompts, ids)
-			if len(batch) == j.BatchSize {
-				return flush()
-			}
-			return nil
-		}); err != nil {
+	for ex, err := range corpus.Examples(j.Paths, j.InputFormat, j.Stdin, corpus.Prompt) {
+		if err != nil {
 			return n, err
+		}
+		ids, err := j.render(ex)
+		if err != nil {
+			return n, err
+		}
+		if err := lim.Check(seq.FromIDs(ids)); err != nil {
+			return n, fmt.Errorf("%s: record %q: the prompt's %w", ex.Where, ex.ID, err)
+		}
+		batch, prompts = append(batch, ex), append(prompts, ids)
+		if len(batch) == j.BatchSize {
+			if err := flush(); err != nil {
+				return n, err
+			}
 		}
 	}
 	if err := flush(); err != nil {
@@ -160,31 +164,16 @@ func names(batch []*corpus.Example) string {
 	return fmt.Sprintf("records %q … %q (%s …)", batch[0].ID, batch[len(batch)-1].ID, batch[0].Where)
 }
 
-// each renders every prompt of one file with the chat template.
-func (j *Job) each(path string, fn func(*corpus.Example, []int32) error) error {
-	r, err := corpus.Open(path, j.InputFormat, j.Stdin, corpus.Prompt)
+// render is the prompt's tokens: its turns in the chat template, with the
+// job's system prompt when it has none of its own.
+func (j *Job) render(ex *corpus.Example) ([]int32, error) {
+	msgs := ex.Messages
+	if j.System != "" && msgs[0].Role != "system" {
+		msgs = append([]chat.Message{{Role: "system", Content: j.System}}, msgs...)
+	}
+	text, err := j.tpl.Render(msgs, true, chat.Options{EnableThinking: j.Thinking})
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("%s: %w", ex.Where, err)
 	}
-	defer r.Close()
-	for {
-		ex, err := r.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		msgs := ex.Messages
-		if j.System != "" && msgs[0].Role != "system" {
-			msgs = append([]chat.Message{{Role: "system", Content: j.System}}, msgs...)
-		}
-		text, err := j.tpl.Render(msgs, true, chat.Options{EnableThinking: j.Thinking})
-		if err != nil {
-			return fmt.Errorf("%s: %w", ex.Where, err)
-		}
-		if err := fn(ex, j.tok.Encode(text)); err != nil {
-			return err
-		}
-	}
+	return j.tok.Encode(text), nil
 }

@@ -46,22 +46,13 @@ func TestRecordIDs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cr, err := corpus.Open(p, "auto", nil, corpus.CPT)
-		if err != nil {
-			t.Fatal(err)
-		}
 		var want []string
-		for {
-			ex, err := cr.Next()
-			if err == io.EOF {
-				break
-			}
+		for ex, err := range corpus.Examples([]string{p}, "auto", nil, corpus.CPT) {
 			if err != nil {
 				t.Fatal(err)
 			}
 			want = append(want, ex.ID)
 		}
-		cr.Close()
 		var got []string
 		for _, r := range rs.List {
 			got = append(got, r.ID)

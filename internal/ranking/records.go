@@ -73,22 +73,18 @@ func readFile(path string, stdin io.Reader, add func(Record)) (token bool, form 
 	if err != nil {
 		return false, "", err
 	}
-	for n := 1; ; n++ {
-		rec, err := rs.Next()
-		if err == io.EOF {
-			return token, rs.Form(), nil
-		}
+	for rec, err := range rs.All() {
 		if err != nil {
 			return false, "", err
 		}
-		if n == 1 {
+		if rec.N == 1 {
 			token = rec.Raw != nil && rec.Fields.Has("input_ids") && rec.Fields.Has("loss_mask")
 		}
 		r := Record{Where: rec.Where}
 		if token {
 			r.token = new(formats.Token)
 			if err := json.Unmarshal(rec.Raw, r.token); err != nil {
-				return false, "", fmt.Errorf("%s: token record: %v", rec.Where, err)
+				return false, "", fmt.Errorf("%s: token record: %w", rec.Where, err)
 			}
 			if err := r.token.Validate(); err != nil {
 				return false, "", fmt.Errorf("%s: %w", rec.Where, err)
@@ -102,6 +98,7 @@ func readFile(path string, stdin io.Reader, add func(Record)) (token bool, form 
 		}
 		add(r)
 	}
+	return token, rs.Form(), nil
 }
 
 func readTokens(br *bufio.Reader, name string, add func(Record)) error {
@@ -110,14 +107,11 @@ func readTokens(br *bufio.Reader, name string, add func(Record)) error {
 		return err
 	}
 	defer rd.Close()
-	for {
-		t, err := rd.Next()
-		if err == io.EOF {
-			return nil
-		}
+	for t, err := range rd.All() {
 		if err != nil {
 			return err
 		}
 		add(Record{ID: t.ID, Where: rd.Where(), token: t})
 	}
+	return nil
 }

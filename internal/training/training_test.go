@@ -75,10 +75,9 @@ func packedFixture(t *testing.T, data string) string {
 	defer f.Close()
 	w := formats.NewWriter(f, formats.JSONL, formats.PackedCodec)
 	p, _ := packing.New(packing.Options{Length: 48, Strategy: packing.NextFit}, w.Write)
-	for {
-		rec, err := in.Next()
+	for rec, err := range in.All() {
 		if err != nil {
-			break
+			t.Fatal(err)
 		}
 		rec.LossMask = make(formats.Mask, len(rec.InputIDs)) // CPT: every token but the first
 		for k := 1; k < len(rec.LossMask); k++ {

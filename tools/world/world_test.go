@@ -242,16 +242,8 @@ func TestProjectReaderReadsFiles(t *testing.T) {
 		{"domain.test.jsonl", corpus.Prompt}, {"general.test.jsonl", corpus.Prompt}, {"domain.noisy.jsonl", corpus.Prompt},
 		{"pretrain.jsonl", corpus.CPT}, {"general.heldout.txt", corpus.CPT},
 	} {
-		r, err := corpus.Open(filepath.Join(dir, c.name), "auto", nil, c.task)
-		if err != nil {
-			t.Fatal(err)
-		}
 		n := 0
-		for {
-			ex, err := r.Next()
-			if errors.Is(err, io.EOF) {
-				break
-			}
+		for ex, err := range corpus.Examples([]string{filepath.Join(dir, c.name)}, "auto", nil, c.task) {
 			if err != nil {
 				t.Fatalf("%s: %v", c.name, err)
 			}
@@ -260,7 +252,6 @@ func TestProjectReaderReadsFiles(t *testing.T) {
 			}
 			n++
 		}
-		r.Close()
 		if n == 0 {
 			t.Errorf("%s: no records", c.name)
 		}
