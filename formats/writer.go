@@ -19,7 +19,7 @@ type Encoding int
 
 const (
 	Arrow Encoding = iota + 1 // Arrow IPC stream
-	JSONL                   // JSON Lines
+	JSONL                     // JSON Lines
 )
 
 func (e Encoding) String() string {
