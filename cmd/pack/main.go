@@ -1,7 +1,7 @@
 // Command pack: token records laid end to end into
 // fixed-length rows with per-document segments, positions and loss masks.
 //
-//	tokenize --tokenizer MODEL_DIR --kind cpt corpus.txt | pack --pack-length 4096 -o packed.arrow
+//	tokenize --tokenizer MODEL_DIR --objective cpt corpus.txt | pack --pack-length 4096 -o packed.arrow
 package main
 
 import (

@@ -39,6 +39,7 @@ func tokenizeMain(args []string, stdin io.Reader, stdout, stderr io.Writer) erro
 	out := fs.StringP("output", "o", "", "output file (default stdout); written whole or not at all")
 	format := fs.String("format", "", "arrow or jsonl (default: arrow unless stdout is a terminal or -o ends in other than .arrow)")
 	shardArg := fs.String("shard", "", "i/n: encode only part i of n of the records, into -o NAME-0000i-of-0000n.EXT (default: RANK/WORLD_SIZE under torchrun)")
+	cli.Alias(fs, "kind", "objective")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -32,6 +32,7 @@ func trainMain(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var tf cli.Torch
 	f.Register(fs)
 	tf.Flags(fs)
+	cli.Alias(fs, "kind", "objective")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

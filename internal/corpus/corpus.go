@@ -24,14 +24,16 @@ import (
 	"github.com/ytrain/ytrain/internal/chat"
 )
 
-// Task is what the records are read for.
-type Task int
+// Objective is what the records are read for: a training objective
+// (tokenize and train --objective sft, cpt or text), or Prompt, the prompts
+// generate answers.
+type Objective int
 
 const (
-	SFT    Task = iota + 1 // conversations with assistant turns to train on
-	CPT                    // documents for continued pre-training
-	Text                   // plain text to encode as is
-	Prompt                 // conversations to answer; a final assistant turn is the reference
+	SFT    Objective = iota + 1 // conversations with assistant turns to train on
+	CPT                         // documents for continued pre-training
+	Text                        // plain text to encode as is
+	Prompt                      // conversations to answer; a final assistant turn is the reference
 )
 
 // Example is one input record in normalised form.

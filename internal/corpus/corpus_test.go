@@ -11,14 +11,14 @@ import (
 	"github.com/ytrain/ytrain/internal/chat"
 )
 
-func readFile(t *testing.T, name, content string, task Task) ([]*Example, error) {
+func readFile(t *testing.T, name, content string, objective Objective) ([]*Example, error) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	var out []*Example
-	for ex, err := range Examples([]string{path}, "auto", nil, task) {
+	for ex, err := range Examples([]string{path}, "auto", nil, objective) {
 		if err != nil {
 			return out, err
 		}
@@ -79,7 +79,7 @@ func TestText(t *testing.T) {
 func TestErrorsNameFileAndLine(t *testing.T) {
 	cases := []struct {
 		name, file, content, want string
-		task                      Task
+		objective                 Objective
 	}{
 		{"malformed json line", "x.jsonl", `{"prompt":"p","response":"r"}` + "\n" + `{"prompt":`, "x.jsonl:2: unexpected end of JSON input", SFT},
 		{"wrong type", "x.jsonl", `{"instruction":["a"],"output":"b"}`, `x.jsonl:1: field "instruction": want a string`, SFT},
@@ -95,7 +95,7 @@ func TestErrorsNameFileAndLine(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := readFile(t, tc.file, tc.content, tc.task)
+			_, err := readFile(t, tc.file, tc.content, tc.objective)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v, want %q", err, tc.want)
 			}

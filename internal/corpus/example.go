@@ -13,21 +13,21 @@ import (
 
 // Reader yields the Examples of one input file (or stdin) in order.
 type Reader struct {
-	rs   *Records
-	task Task
+	rs        *Records
+	objective Objective
 }
 
-// Open reads path ("-" for stdin) for task; form as for OpenRecords.
-func Open(path, form string, stdin io.Reader, task Task) (*Reader, error) {
+// Open reads path ("-" for stdin) for objective; form as for OpenRecords.
+func Open(path, form string, stdin io.Reader, objective Objective) (*Reader, error) {
 	rs, err := OpenRecords(path, form, stdin)
 	if err != nil {
 		return nil, err
 	}
-	if rs.Form() == "txt" && (task == SFT || task == Prompt) {
+	if rs.Form() == "txt" && (objective == SFT || objective == Prompt) {
 		rs.Close()
 		return nil, fmt.Errorf("%s: %w", rs.Name(), errNoText)
 	}
-	return &Reader{rs: rs, task: task}, nil
+	return &Reader{rs: rs, objective: objective}, nil
 }
 
 // Close closes the underlying file.
@@ -41,7 +41,7 @@ func (r *Reader) Next() (*Example, error) {
 	if err != nil {
 		return nil, err
 	}
-	ex, err := r.task.example(rec.Fields)
+	ex, err := r.objective.example(rec.Fields)
 	if err == nil {
 		ex.ID, err = rec.ID()
 	}
@@ -60,10 +60,10 @@ func (r *Reader) All() iter.Seq2[*Example, error] { return all(r.Next) }
 // Examples yields the Examples of every file of paths ("-": stdin) in
 // order, as Reader.All does; a file that does not open ends the sequence
 // with its error.
-func Examples(paths []string, form string, stdin io.Reader, task Task) iter.Seq2[*Example, error] {
+func Examples(paths []string, form string, stdin io.Reader, objective Objective) iter.Seq2[*Example, error] {
 	return func(yield func(*Example, error) bool) {
 		for _, p := range paths {
-			r, err := Open(p, form, stdin, task)
+			r, err := Open(p, form, stdin, objective)
 			if err != nil {
 				yield(nil, err)
 				return
@@ -82,13 +82,13 @@ func Examples(paths []string, form string, stdin io.Reader, task Task) iter.Seq2
 	}
 }
 
-func (task Task) example(f Fields) (*Example, error) {
+func (o Objective) example(f Fields) (*Example, error) {
 	ex := &Example{}
 	var err error
 	if m, ok := f.Get("meta"); ok && string(m) != "null" {
 		ex.Meta = m // compact already
 	}
-	switch task {
+	switch o {
 	case SFT:
 		ex.Messages, err = f.conversation(true)
 		return ex, err
@@ -106,11 +106,11 @@ func (task Task) example(f Fields) (*Example, error) {
 		return ex, err
 	}
 	key := "text"
-	if !f.Has(key) && task == CPT {
+	if !f.Has(key) && o == CPT {
 		key = "output"
 	}
 	if !f.Has(key) {
-		return nil, errors.New(`no "text" field` + map[bool]string{true: ` (or "output")`}[task == CPT])
+		return nil, errors.New(`no "text" field` + map[bool]string{true: ` (or "output")`}[o == CPT])
 	}
 	if ex.Text, err = f.String(key); err != nil {
 		return nil, err

@@ -342,4 +342,4 @@ func (c *lineCounter) lineAt(off int64) int {
 	return lo + 1
 }
 
-var errNoText = errors.New("plain text has no answers to train on; use --kind cpt or a JSON/CSV file")
+var errNoText = errors.New("plain text has no answers to train on; use --objective cpt or a JSON/CSV file")

@@ -108,7 +108,7 @@ func (e *Encoder) examples(s Stream) iter.Seq2[*corpus.Example, error] {
 	if len(paths) == 0 {
 		paths = []string{"-"}
 	}
-	return corpus.Examples(paths, s.InputFormat, s.Stdin, e.opt.Task)
+	return corpus.Examples(paths, s.InputFormat, s.Stdin, e.opt.Objective)
 }
 
 // fatal is err when it ends the run: an error that is not one record's

@@ -235,15 +235,15 @@ func TestProjectReaderReadsFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {
-		name string
-		task corpus.Task
+		name      string
+		objective corpus.Objective
 	}{
 		{"domain.train.jsonl", corpus.SFT}, {"domain.test.choices.jsonl", corpus.SFT},
 		{"domain.test.jsonl", corpus.Prompt}, {"general.test.jsonl", corpus.Prompt}, {"domain.noisy.jsonl", corpus.Prompt},
 		{"pretrain.jsonl", corpus.CPT}, {"general.heldout.txt", corpus.CPT},
 	} {
 		n := 0
-		for ex, err := range corpus.Examples([]string{filepath.Join(dir, c.name)}, "auto", nil, c.task) {
+		for ex, err := range corpus.Examples([]string{filepath.Join(dir, c.name)}, "auto", nil, c.objective) {
 			if err != nil {
 				t.Fatalf("%s: %v", c.name, err)
 			}
