@@ -133,7 +133,7 @@ func writeTokens(t *testing.T, path string, vocab, docs int, seed int64) {
 func scoreLosses(t *testing.T, dir, model, dtype, tokens string) map[string][]float64 {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "scores.jsonl")
-	run(t, dir, "score", "--model", model, "--dtype", dtype, "--format", "jsonl", "-o", out, tokens)
+	run(t, dir, "score", "--model", model, "--dtype", dtype, "--encoding", "jsonl", "-o", out, tokens)
 	b, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
@@ -280,7 +280,7 @@ func TestTokenizeMatchesTransformers(t *testing.T) {
 			convs := testenv.SharedPath(t, "tokenizers", "golden", "chat."+name+".jsonl")
 			work := t.TempDir()
 			out := filepath.Join(work, "tokens.jsonl")
-			run(t, work, "tokenize", "--tokenizer", tokDir, "--format", "jsonl", "-o", out, convs)
+			run(t, work, "tokenize", "--tokenizer", tokDir, "--encoding", "jsonl", "-o", out, convs)
 			var want map[string]struct {
 				Text     string  `json:"text"`
 				InputIDs []int32 `json:"input_ids"`
@@ -421,9 +421,9 @@ func TestArrowWithPyarrow(t *testing.T) {
 	t.Run("score", func(t *testing.T) { pyarrowRoundTrip(t, work, "score", arrows["score"], formats.ScoreCodec) })
 
 	// a tool reads a pyarrow-written IPC file
-	run(t, work, "pack", "--pack-length", "32", "--format", "jsonl", "-o", "packed-from-file.jsonl", "token.pyarrow-file.arrow")
+	run(t, work, "pack", "--pack-length", "32", "--encoding", "jsonl", "-o", "packed-from-file.jsonl", "token.pyarrow-file.arrow")
 	a, _ := os.ReadFile(filepath.Join(work, "packed-from-file.jsonl"))
-	run(t, work, "pack", "--pack-length", "32", "--format", "jsonl", "-o", "packed-from-stream.jsonl", "tokens.arrow")
+	run(t, work, "pack", "--pack-length", "32", "--encoding", "jsonl", "-o", "packed-from-stream.jsonl", "tokens.arrow")
 	if b, _ := os.ReadFile(filepath.Join(work, "packed-from-stream.jsonl")); len(a) == 0 || !bytes.Equal(a, b) {
 		t.Errorf("pack of pyarrow's IPC file differs from pack of ytrain's stream:\n%s\n%s", a, b)
 	}

@@ -43,6 +43,7 @@ func generateMain(args []string, stdin io.Reader, stdout, stderr io.Writer) erro
 	sp.Flags(fs)
 	tf.Flags(fs)
 	out := fs.StringP("output", "o", "", "output JSON Lines file (default stdout); written whole or not at all")
+	cli.Alias(fs, "input-format", "input-encoding")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -32,6 +32,7 @@ func rankMain(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var f ranking.Flags
 	f.Register(fs)
 	out := fs.StringP("output", "o", "", "output file (default stdout); written whole or not at all")
+	cli.Alias(fs, "format", "encoding")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -47,14 +48,14 @@ func rankMain(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(rk.Order) == 0 {
 		return fmt.Errorf("no record left to write (%d scored, %d dropped)", len(rk.Results), rk.Dropped.Total())
 	}
-	form, err := rk.Records.OutputForm(f.Format, *out, stdout)
+	encoding, err := rk.Records.OutputEncoding(f.Encoding, *out, stdout)
 	if err != nil {
 		return err
 	}
 	// the report's WriteFile around the records': a failure in either leaves neither
 	err = formats.WriteFile(f.Report, stderr, func(rep io.Writer) error {
 		return formats.WriteFile(*out, stdout, func(w io.Writer) error {
-			if err := rk.Records.Write(w, form, rk.Results, rk.Order); err != nil {
+			if err := rk.Records.Write(w, encoding, rk.Results, rk.Order); err != nil {
 				return err
 			}
 			return rk.Report(rep, opt.Mode, opt.Plan, f.Worst)

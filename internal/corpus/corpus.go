@@ -1,8 +1,9 @@
 // Package corpus reads the training data people bring, in the shapes they
 // bring it, and hands tokenize one normalised Example at a time.
 //
-// Files: a JSON array, JSON Lines, CSV with a header row, or plain text (one
-// document per non-empty line, for continued pre-training). Record shapes,
+// File encodings (--input-encoding): json, a JSON array; jsonl, JSON Lines;
+// csv, CSV with a header row; txt, plain text (one document per non-empty
+// line, for continued pre-training). Record shapes,
 // recognised per record (not from the first record of a file):
 //
 //   - conversations: "conversations" or "messages", a list of turns with

@@ -17,13 +17,13 @@ type Reader struct {
 	objective Objective
 }
 
-// Open reads path ("-" for stdin) for objective; form as for OpenRecords.
-func Open(path, form string, stdin io.Reader, objective Objective) (*Reader, error) {
-	rs, err := OpenRecords(path, form, stdin)
+// Open reads path ("-" for stdin) for objective; encoding as for OpenRecords.
+func Open(path, encoding string, stdin io.Reader, objective Objective) (*Reader, error) {
+	rs, err := OpenRecords(path, encoding, stdin)
 	if err != nil {
 		return nil, err
 	}
-	if rs.Form() == "txt" && (objective == SFT || objective == Prompt) {
+	if rs.Encoding() == "txt" && (objective == SFT || objective == Prompt) {
 		rs.Close()
 		return nil, fmt.Errorf("%s: %w", rs.Name(), errNoText)
 	}
@@ -60,10 +60,10 @@ func (r *Reader) All() iter.Seq2[*Example, error] { return all(r.Next) }
 // Examples yields the Examples of every file of paths ("-": stdin) in
 // order, as Reader.All does; a file that does not open ends the sequence
 // with its error.
-func Examples(paths []string, form string, stdin io.Reader, objective Objective) iter.Seq2[*Example, error] {
+func Examples(paths []string, encoding string, stdin io.Reader, objective Objective) iter.Seq2[*Example, error] {
 	return func(yield func(*Example, error) bool) {
 		for _, p := range paths {
-			r, err := Open(p, form, stdin, objective)
+			r, err := Open(p, encoding, stdin, objective)
 			if err != nil {
 				yield(nil, err)
 				return

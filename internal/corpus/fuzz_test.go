@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// The one reader of user records takes any bytes in every form (JSON Lines
+// The one reader of user records takes any bytes in every encoding (JSON Lines
 // with lines of any length among them) and either errors or yields records
 // whose fields make valid JSON again; never a panic or a hang, even read on
 // past its errors.
@@ -18,8 +18,8 @@ func FuzzRecords(f *testing.F) {
 	f.Add([]byte("id,prompt,response\n1,\"a,b\",c\n"), "csv")
 	f.Add([]byte("line one\n\n\xff\n"), "txt")
 	f.Add([]byte(`{"a":`), "auto")
-	f.Fuzz(func(t *testing.T, data []byte, form string) {
-		rs, err := NewRecords(bufio.NewReader(bytes.NewReader(data)), "fuzz.x", form)
+	f.Fuzz(func(t *testing.T, data []byte, encoding string) {
+		rs, err := NewRecords(bufio.NewReader(bytes.NewReader(data)), "fuzz.x", encoding)
 		if err != nil {
 			return
 		}

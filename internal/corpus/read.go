@@ -20,15 +20,16 @@ import (
 // evaluate alike.
 type Records struct {
 	name, base string
-	form       string
+	encoding   string
 	next       func() (*Record, error) // io.EOF at the end
 	n          int
 	closer     io.Closer
 }
 
-// OpenRecords reads path ("-" for stdin). form is "auto" (by extension, else
-// by the first non-blank byte), "json", "jsonl", "csv" or "txt".
-func OpenRecords(path, form string, stdin io.Reader) (*Records, error) {
+// OpenRecords reads path ("-" for stdin). encoding is the file encoding:
+// "auto" (by extension, else by the first non-blank byte), "json", "jsonl",
+// "csv" or "txt".
+func OpenRecords(path, encoding string, stdin io.Reader) (*Records, error) {
 	var in io.Reader = stdin
 	var closer io.Closer
 	if path != "-" {
@@ -38,7 +39,7 @@ func OpenRecords(path, form string, stdin io.Reader) (*Records, error) {
 		}
 		in, closer = f, f
 	}
-	rs, err := NewRecords(bufio.NewReaderSize(in, 1<<16), path, form)
+	rs, err := NewRecords(bufio.NewReaderSize(in, 1<<16), path, encoding)
 	if err != nil {
 		if closer != nil {
 			closer.Close()
@@ -52,8 +53,8 @@ func OpenRecords(path, form string, stdin io.Reader) (*Records, error) {
 // EachRecord calls fn with every record of path (as OpenRecords reads it)
 // and stops at the first error, a record's or fn's; fn's is returned
 // prefixed with the record's FILE:LINE.
-func EachRecord(path, form string, stdin io.Reader, fn func(*Record) error) error {
-	rs, err := OpenRecords(path, form, stdin)
+func EachRecord(path, encoding string, stdin io.Reader, fn func(*Record) error) error {
+	rs, err := OpenRecords(path, encoding, stdin)
 	if err != nil {
 		return err
 	}
@@ -91,16 +92,16 @@ func all[T any](next func() (*T, error)) iter.Seq2[*T, error] {
 }
 
 // NewRecords reads records from br, which holds path's contents ("-":
-// stdin); see OpenRecords for form.
-func NewRecords(br *bufio.Reader, path, form string) (*Records, error) {
+// stdin); see OpenRecords for encoding.
+func NewRecords(br *bufio.Reader, path, encoding string) (*Records, error) {
 	rs := &Records{name: path, base: filepath.Base(path)}
 	if path == "-" {
 		rs.name, rs.base = "stdin", "stdin"
 	}
-	if form == "auto" || form == "" {
-		form = Sniff(path, br)
+	if encoding == "auto" || encoding == "" {
+		encoding = Sniff(path, br)
 	}
-	switch form {
+	switch encoding {
 	case "json":
 		rs.next = rs.jsonArray(br)
 	case "jsonl":
@@ -110,14 +111,14 @@ func NewRecords(br *bufio.Reader, path, form string) (*Records, error) {
 	case "txt":
 		rs.next = rs.textLines(br)
 	default:
-		return nil, fmt.Errorf("--input-format %q: want auto, json, jsonl, csv or txt", form)
+		return nil, fmt.Errorf("--input-encoding %q: want auto, json, jsonl, csv or txt", encoding)
 	}
-	rs.form = form
+	rs.encoding = encoding
 	return rs, nil
 }
 
-// Form is the file's form: "json" (an array), "jsonl", "csv" or "txt".
-func (rs *Records) Form() string { return rs.form }
+// Encoding is the file's encoding: "json" (an array), "jsonl", "csv" or "txt".
+func (rs *Records) Encoding() string { return rs.encoding }
 
 // Name is the file's name in messages ("stdin" for "-").
 func (rs *Records) Name() string { return rs.name }
@@ -150,7 +151,7 @@ func (rs *Records) Close() error {
 	return nil
 }
 
-// Sniff tells a data file's form ("json", "jsonl", "csv" or "txt") from its
+// Sniff tells a data file's encoding ("json", "jsonl", "csv" or "txt") from its
 // extension, else from the first non-blank byte, without consuming input.
 func Sniff(path string, br *bufio.Reader) string {
 	switch strings.ToLower(filepath.Ext(path)) {

@@ -13,16 +13,16 @@ import (
 
 // Config is tokenize's flags: what to read and how to shape records.
 type Config struct {
-	Tokenizer   string // tokenizer.json or a folder holding one
-	Template    string // auto, chatml, or a tokenizer_config.json path
-	Objective   string // sft, cpt or text
-	InputFormat string // corpus.OpenRecords's form
-	TrainOn     string // sft: all or last
-	System      string
-	Thinking    bool
-	MaxLen      int
-	Truncate    bool
-	EOS         string // cpt: end-of-document token; "" for the config's
+	Tokenizer     string // tokenizer.json or a folder holding one
+	Template      string // auto, chatml, or a tokenizer_config.json path
+	Objective     string // sft, cpt or text
+	InputEncoding string // the files' encoding, as corpus.OpenRecords takes it
+	TrainOn       string // sft: all or last
+	System        string
+	Thinking      bool
+	MaxLen        int
+	Truncate      bool
+	EOS           string // cpt: end-of-document token; "" for the config's
 }
 
 // Flags binds c to tokenize's flags.
@@ -30,7 +30,7 @@ func (c *Config) Flags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.Tokenizer, "tokenizer", "", "tokenizer.json or a model folder holding one (required)")
 	fs.StringVar(&c.Template, "template", "auto", "chat template: auto (the tokenizer folder's tokenizer_config.json, else ChatML), chatml, or a tokenizer_config.json path")
 	fs.StringVar(&c.Objective, "objective", "sft", "sft, cpt or text")
-	fs.StringVar(&c.InputFormat, "input-format", "auto", "auto, json, jsonl, csv or txt")
+	fs.StringVar(&c.InputEncoding, "input-encoding", "auto", "auto, json, jsonl, csv or txt")
 	fs.StringVar(&c.TrainOn, "train-on", "all", "sft: assistant turns to train on: all or last")
 	fs.StringVar(&c.System, "system", "", "sft: system prompt for records without their own")
 	fs.BoolVar(&c.Thinking, "thinking", false, "sft: render the template with enable_thinking=true")

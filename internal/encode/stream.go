@@ -16,13 +16,13 @@ import (
 
 // Stream says where examples come from and how bad ones are treated.
 type Stream struct {
-	Paths       []string // "-" is stdin
-	InputFormat string   // corpus.Open's format
-	Stdin       io.Reader
-	Workers     int
-	SkipInvalid bool      // count and skip malformed records instead of failing
-	Log         io.Writer // warnings about skipped records
-	Shard       shard.Shard
+	Paths         []string // "-" is stdin
+	InputEncoding string   // the files' encoding, as corpus.OpenRecords takes it
+	Stdin         io.Reader
+	Workers       int
+	SkipInvalid   bool      // count and skip malformed records instead of failing
+	Log           io.Writer // warnings about skipped records
+	Shard         shard.Shard
 }
 
 // Stats counts what a run did.
@@ -108,7 +108,7 @@ func (e *Encoder) examples(s Stream) iter.Seq2[*corpus.Example, error] {
 	if len(paths) == 0 {
 		paths = []string{"-"}
 	}
-	return corpus.Examples(paths, s.InputFormat, s.Stdin, e.opt.Objective)
+	return corpus.Examples(paths, s.InputEncoding, s.Stdin, e.opt.Objective)
 }
 
 // fatal is err when it ends the run: an error that is not one record's

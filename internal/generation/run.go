@@ -18,12 +18,12 @@ import (
 
 // Job is what generate answers and how prompts are rendered.
 type Job struct {
-	Tokenizer   string // tokenizer.json or folder; "" for the model folder
-	Template    string // auto, chatml, or a tokenizer_config.json path
-	System      string // system prompt for records without their own
-	Thinking    bool   // render with enable_thinking=true
-	InputFormat string // corpus.OpenRecords's form
-	BatchSize   int    // prompts per batch
+	Tokenizer     string // tokenizer.json or folder; "" for the model folder
+	Template      string // auto, chatml, or a tokenizer_config.json path
+	System        string // system prompt for records without their own
+	Thinking      bool   // render with enable_thinking=true
+	InputEncoding string // the files' encoding, as corpus.OpenRecords takes it
+	BatchSize     int    // prompts per batch
 
 	Paths []string  // prompt files, "-" for Stdin
 	Stdin io.Reader // read for "-"
@@ -39,7 +39,7 @@ func (j *Job) Flags(fs *pflag.FlagSet) {
 	fs.StringVar(&j.Template, "template", "auto", "chat template: auto, chatml, or a tokenizer_config.json path")
 	fs.StringVar(&j.System, "system", "", "system prompt for records without their own")
 	fs.BoolVar(&j.Thinking, "thinking", false, "render the template with enable_thinking=true")
-	fs.StringVar(&j.InputFormat, "input-format", "auto", "auto, json, jsonl or csv")
+	fs.StringVar(&j.InputEncoding, "input-encoding", "auto", "auto, json, jsonl or csv")
 	fs.IntVar(&j.BatchSize, "batch-size", 8, "prompts per batch")
 }
 
@@ -129,7 +129,7 @@ func (g *Generator) Run(j Job, w io.Writer) (int, error) {
 		return nil
 	}
 	lim := g.M.Cfg.Limits()
-	for ex, err := range corpus.Examples(j.Paths, j.InputFormat, j.Stdin, corpus.Prompt) {
+	for ex, err := range corpus.Examples(j.Paths, j.InputEncoding, j.Stdin, corpus.Prompt) {
 		if err != nil {
 			return n, err
 		}

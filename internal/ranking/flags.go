@@ -23,7 +23,7 @@ type Flags struct {
 	Skip       bool
 	Report     string
 	Worst      int
-	Format     string
+	Encoding   string
 }
 
 // Register binds f to fs.
@@ -41,7 +41,7 @@ func (f *Flags) Register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.Skip, "skip-unscored", false, "drop records that have no score (counted) instead of failing")
 	fs.StringVar(&f.Report, "report", "", "write the markdown report to this file instead of stderr")
 	fs.IntVar(&f.Worst, "worst", 10, "highest-scoring records listed in the report")
-	fs.StringVar(&f.Format, "format", "", "jsonl or json for data files, arrow or jsonl for token records (default: see above)")
+	fs.StringVar(&f.Encoding, "encoding", "", "jsonl or json for data files, arrow or jsonl for token records (default: see above)")
 }
 
 // Options checks the flags and makes the run's options for records.
@@ -80,10 +80,10 @@ func (f *Flags) Options(fs *pflag.FlagSet, records []string) (Options, error) {
 			return opt, err
 		}
 	}
-	switch f.Format {
+	switch f.Encoding {
 	case "", "arrow", "jsonl", "json":
 	default:
-		return opt, fmt.Errorf("--format %q: want jsonl or json (data files), arrow or jsonl (token records)", f.Format)
+		return opt, fmt.Errorf("--encoding %q: want jsonl or json (data files), arrow or jsonl (token records)", f.Encoding)
 	}
 	if f.Worst < 0 {
 		return opt, fmt.Errorf("--worst %d: want 0 or more", f.Worst)
