@@ -47,8 +47,13 @@ func evaluate(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	f.Inputs = fs.Args()
 	start := time.Now()
-	sum, err := f.Run(fs, fs.Args(), stdin, stdout)
+	job, err := f.Finish()
+	if err != nil {
+		return err
+	}
+	sum, err := job.Run(stdin, stdout)
 	if err != nil {
 		return err
 	}

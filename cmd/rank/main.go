@@ -36,7 +36,8 @@ func rankMain(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	opt, err := f.Options(fs, fs.Args())
+	f.Records = fs.Args()
+	opt, err := f.Finish()
 	if err != nil {
 		return err
 	}

@@ -33,7 +33,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 func tokenizeMain(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := cli.Flags("tokenize", usage, stderr)
 	var o encode.Config
-	o.Flags(fs)
+	o.Register(fs)
 	workers := fs.Int("workers", runtime.NumCPU(), "parallel encoders (output order is input order)")
 	skipBad := fs.Bool("skip-invalid", false, "count and skip malformed records instead of failing")
 	out := fs.StringP("output", "o", "", "output file (default stdout); written whole or not at all")
@@ -55,7 +55,7 @@ func tokenizeMain(args []string, stdin io.Reader, stdout, stderr io.Writer) erro
 		return err
 	}
 	start := time.Now()
-	enc, err := o.Encoder()
+	enc, err := o.Finish()
 	if err != nil {
 		return err
 	}

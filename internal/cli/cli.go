@@ -142,8 +142,8 @@ type Torch struct {
 	Threads int
 }
 
-// Flags adds --device, --dtype and --threads to fs.
-func (t *Torch) Flags(fs *pflag.FlagSet) {
+// Register binds t to --device, --dtype and --threads.
+func (t *Torch) Register(fs *pflag.FlagSet) {
 	fs.StringVar(&t.Device, "device", "cpu", "cpu, cuda or cuda:N")
 	fs.StringVar(&t.DType, "dtype", "auto", "compute dtype: auto (f32 on CPU, the checkpoint's on GPU), f32, bf16 or f16")
 	fs.IntVar(&t.Threads, "threads", 0, "libtorch CPU threads (0: libtorch's default)")

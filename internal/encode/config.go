@@ -12,6 +12,7 @@ import (
 )
 
 // Config is tokenize's flags: what to read and how to shape records.
+// Register binds them; Finish makes the Encoder they describe.
 type Config struct {
 	Tokenizer     string // tokenizer.json or a folder holding one
 	Template      string // auto, chatml, or a tokenizer_config.json path
@@ -25,8 +26,8 @@ type Config struct {
 	EOS           string // cpt: end-of-document token; "" for the config's
 }
 
-// Flags binds c to tokenize's flags.
-func (c *Config) Flags(fs *pflag.FlagSet) {
+// Register binds c to tokenize's flags.
+func (c *Config) Register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.Tokenizer, "tokenizer", "", "tokenizer.json or a model folder holding one (required)")
 	fs.StringVar(&c.Template, "template", "auto", "chat template: auto (the tokenizer folder's tokenizer_config.json, else ChatML), chatml, or a tokenizer_config.json path")
 	fs.StringVar(&c.Objective, "objective", "sft", "sft, cpt or text")
@@ -41,8 +42,8 @@ func (c *Config) Flags(fs *pflag.FlagSet) {
 
 var objectives = map[string]corpus.Objective{"sft": corpus.SFT, "cpt": corpus.CPT, "text": corpus.Text}
 
-// Encoder checks c and loads the tokenizer and template it names.
-func (c *Config) Encoder() (*Encoder, error) {
+// Finish checks c and loads the tokenizer and template it names.
+func (c *Config) Finish() (*Encoder, error) {
 	if c.Tokenizer == "" {
 		return nil, errors.New("--tokenizer is required")
 	}

@@ -33,8 +33,8 @@ type Job struct {
 	tpl *chat.Template
 }
 
-// Flags binds j to generate's flags.
-func (j *Job) Flags(fs *pflag.FlagSet) {
+// Register binds j to generate's flags.
+func (j *Job) Register(fs *pflag.FlagSet) {
 	fs.StringVar(&j.Tokenizer, "tokenizer", "", "tokenizer.json or folder (default: the model folder)")
 	fs.StringVar(&j.Template, "template", "auto", "chat template: auto, chatml, or a tokenizer_config.json path")
 	fs.StringVar(&j.System, "system", "", "system prompt for records without their own")
@@ -43,8 +43,8 @@ func (j *Job) Flags(fs *pflag.FlagSet) {
 	fs.IntVar(&j.BatchSize, "batch-size", 8, "prompts per batch")
 }
 
-// Flags binds s to the sampling flags.
-func (s *Sampling) Flags(fs *pflag.FlagSet) {
+// Register binds s to the sampling flags.
+func (s *Sampling) Register(fs *pflag.FlagSet) {
 	fs.Float64Var(&s.Temperature, "temperature", 0, "sampling temperature; 0 = greedy")
 	fs.Float64Var(&s.TopP, "top-p", 1, "nucleus sampling mass")
 	fs.IntVar(&s.TopK, "top-k", 0, "sample among the k likeliest tokens (0 = all)")

@@ -8,8 +8,10 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// Flags are rank's command-line settings.
+// Flags are rank's command-line settings: Register binds them, Finish
+// makes the run's Options. Records are the files named after the flags.
 type Flags struct {
+	Records    []string
 	Scores     []string
 	Mode       string
 	PerTarget  bool
@@ -24,10 +26,13 @@ type Flags struct {
 	Report     string
 	Worst      int
 	Encoding   string
+
+	fs *pflag.FlagSet // to tell a flag set to 0 from one not given
 }
 
 // Register binds f to fs.
 func (f *Flags) Register(fs *pflag.FlagSet) {
+	f.fs = fs
 	fs.StringArrayVar(&f.Scores, "scores", nil, "score records (repeat for several files; required)")
 	fs.StringVar(&f.Mode, "mode", "similarity", "similarity, filtered, divergence, ifd or ppl")
 	fs.BoolVar(&f.PerTarget, "per-target", false, "filtered: divide by the number of targets")
@@ -44,11 +49,11 @@ func (f *Flags) Register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.Encoding, "encoding", "", "jsonl or json for data files, arrow or jsonl for token records (default: see above)")
 }
 
-// Options checks the flags and makes the run's options for records.
-func (f *Flags) Options(fs *pflag.FlagSet, records []string) (Options, error) {
+// Finish checks the flags and makes the run's options.
+func (f *Flags) Finish() (Options, error) {
 	opt := Options{
 		Scores:       f.Scores,
-		Records:      records,
+		Records:      f.Records,
 		Mode:         ModeOptions{Mode: Mode(f.Mode), PerTarget: f.PerTarget, SmoothWindow: f.Window, ZThreshold: f.ZThreshold},
 		SkipUnscored: f.Skip,
 	}
@@ -66,7 +71,7 @@ func (f *Flags) Options(fs *pflag.FlagSet, records []string) (Options, error) {
 		return opt, fmt.Errorf("--drop-worst %g: want a fraction in [0, 1)", f.DropWorst)
 	}
 	opt.Plan.DropWorst = f.DropWorst
-	if fs.Changed("drop-above") {
+	if f.fs.Changed("drop-above") {
 		if math.IsNaN(f.DropAbove) {
 			return opt, errors.New("--drop-above NaN: want a number")
 		}

@@ -39,7 +39,7 @@ func (f *Flags) Register(fs *pflag.FlagSet) {
 	fs.BoolVar(&c.V2Windows, "v2-windows", false, "sft windowed: reproduce the original v2's windows, which skip each window's last token and the remainder (for comparing numbers only)")
 	fs.IntVar(&c.BatchSize, "batch-size", 1, "documents (fused SFT) or packed rows (CPT) per unit")
 	fs.StringVar(&f.weighting, "weighting", "nlirg", "token weighting: "+strings.Join(weighting.Names(), ", "))
-	p.Flags(fs)
+	p.Register(fs)
 	fs.BoolVar(&f.full, "full", false, "full fine-tuning (float32 master weights) instead of LoRA")
 	fs.IntVar(&f.lora.Rank, "lora-rank", 16, "LoRA rank")
 	fs.Float64Var(&f.lora.Alpha, "lora-alpha", 32, "LoRA alpha (scale α/r)")

@@ -2,8 +2,8 @@ package weighting
 
 import "github.com/spf13/pflag"
 
-// Flags binds p to train's weighting flags.
-func (p *Params) Flags(fs *pflag.FlagSet) {
+// Register binds p to train's weighting flags; New is its Finish.
+func (p *Params) Register(fs *pflag.FlagSet) {
 	fs.Float64Var(&p.NLIRG.X0, "nlirg-x0", p.NLIRG.X0, "nlirg: midpoint of the rising branch")
 	fs.Float64Var(&p.NLIRG.K, "nlirg-k", p.NLIRG.K, "nlirg: slope of the rising branch")
 	fs.Float64Var(&p.NLIRG.Threshold, "nlirg-threshold", p.NLIRG.Threshold, "nlirg: loss where the falling branch starts (exclusive)")
