@@ -49,18 +49,25 @@ func (n NLIRG) W(loss float64) float64 {
 
 // Weight is W for one float32 loss as Weights stores it, with the bf16
 // rounding of docs/nlirg.md §1.5 when n.BF16 is set.
-func (n NLIRG) Weight(loss float32) float32 {
-	if !n.BF16 {
-		return float32(n.W(float64(loss)))
-	}
-	return RoundBF16(float32(n.W(float64(RoundBF16(loss)))))
-}
+func (n NLIRG) Weight(loss float32) float32 { return n.weightOver(loss, 1) }
 
 // Weights implements Scheme.
-func (n NLIRG) Weights(toks []Token, w []float32) {
+func (n NLIRG) Weights(toks []Token, w []float32) { n.weightsOver(toks, w, 1) }
+
+// weightOver is Weight of loss/s, NLIRGAuto's weight: with BF16 the
+// model's loss is rounded before it is divided, as a bf16 run's would be.
+func (n NLIRG) weightOver(loss float32, s float64) float32 {
+	if !n.BF16 {
+		return float32(n.W(float64(loss) / s))
+	}
+	return RoundBF16(float32(n.W(float64(RoundBF16(loss)) / s)))
+}
+
+// weightsOver fills w with every token's weightOver(loss, s).
+func (n NLIRG) weightsOver(toks []Token, w []float32, s float64) {
 	w = w[:len(toks)]
 	for i, t := range toks {
-		w[i] = n.Weight(t.Loss)
+		w[i] = n.weightOver(t.Loss, s)
 	}
 }
 
