@@ -38,7 +38,7 @@ func (f *Flags) Register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.PerTarget, "per-target", false, "filtered: divide by the number of targets")
 	fs.IntVar(&f.Window, "smooth-window", 3, "divergence: centred rolling-mean window")
 	fs.Float64Var(&f.ZThreshold, "z-threshold", 1.96, "divergence: a span needs a divergence of at least this")
-	fs.StringVar(&f.Order, "order", "desc", "desc (highest score first, as the original) or asc")
+	fs.StringVar(&f.Order, "order", "desc", "desc (highest score first, as Y-Trainer) or asc")
 	fs.StringVar(&f.Mix, "mix", "none", "none or interleave:K")
 	fs.Float64Var(&f.DropWorst, "drop-worst", 0, "drop this fraction of the highest-scoring records, in [0, 1)")
 	fs.Float64Var(&f.DropAbove, "drop-above", 0, "drop records scoring above this")

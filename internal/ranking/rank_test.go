@@ -84,7 +84,7 @@ func TestRankDataFile(t *testing.T) {
 	dir := t.TempDir()
 	// A pretty-printed JSON array: comes back as an array, one compact
 	// record per line, every field in its order, an old "score" replaced
-	// and each record carrying its own score (the original's bug).
+	// and each record carrying its own score (Y-Trainer's bug).
 	data := write(t, dir, "data.json", `[
   {"instruction": "a <b>", "output": "x", "score": 99},
   {"id": "k", "instruction": "b", "output": "y", "extra": {"n": [1, 2]}},

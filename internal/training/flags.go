@@ -36,7 +36,7 @@ func (f *Flags) Register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.Output, "output", "", "output folder: checkpoint-N/, final/, merged/, metrics.jsonl (required)")
 	fs.StringVar(&c.Objective, "objective", "sft", "sft (token records) or cpt (packed rows)")
 	fs.IntVar(&c.TokenBatch, "token-batch", 10, "sft: answer tokens per optimizer step (windowed); 0 = fused")
-	fs.BoolVar(&c.V2Windows, "v2-windows", false, "sft windowed: reproduce the original v2's windows, which skip each window's last token and the remainder (for comparing numbers only)")
+	fs.BoolVar(&c.V2Windows, "v2-windows", false, "sft windowed: reproduce Y-Trainer v2's windows, which skip each window's last token and the remainder (for comparing numbers only)")
 	fs.IntVar(&c.BatchSize, "batch-size", 1, "documents (fused SFT) or packed rows (CPT) per unit")
 	fs.StringVar(&f.weighting, "weighting", "nlirg", "token weighting: "+strings.Join(weighting.Names(), ", "))
 	p.Register(fs)

@@ -1,5 +1,5 @@
 // Package training fine-tunes a decoder on token or packed records with a
-// per-token weighting (NLIRG by default): SFT windowed as the original
+// per-token weighting (NLIRG by default): SFT windowed as Y-Trainer
 // (an optimizer step every TokenBatch answer tokens) or fused (one step per
 // batch), or CPT on packed rows; LoRA or full; checkpoints that PEFT and
 // transformers load, and resumable to the step.
@@ -39,7 +39,7 @@ type Config struct {
 
 	Objective  string // sft or cpt
 	TokenBatch int    // sft: answer tokens per step (windowed); 0: fused
-	V2Windows  bool   // sft windowed: the original v2's token-dropping windows
+	V2Windows  bool   // sft windowed: Y-Trainer v2's token-dropping windows
 	BatchSize  int    // sequences per unit (fused SFT, CPT)
 	Weighting  weighting.Scheme
 
