@@ -78,7 +78,7 @@ func decode[T any](t *testing.T, data []byte, c *Codec[T]) []T {
 	}
 }
 
-// JSON Lines → Arrow → JSON Lines must give back the same bytes, for both kinds.
+// JSON Lines → Arrow → JSON Lines must give back the same bytes, for both record kinds.
 func TestRoundTrip(t *testing.T) {
 	t.Run("token", func(t *testing.T) { roundTrip(t, TokenCodec, sampleTokens()) })
 	t.Run("packed", func(t *testing.T) { roundTrip(t, PackedCodec, samplePacked()) })
@@ -298,7 +298,7 @@ func TestPeekKind(t *testing.T) {
 		}
 	}
 	if _, _, err := PeekKind(bufio.NewReader(strings.NewReader(`{"text":"x"}`))); err == nil {
-		t.Fatal("text record taken for a kind")
+		t.Fatal("a text record taken for a record kind")
 	}
 }
 

@@ -194,7 +194,7 @@ func table(w *strings.Builder, s summary) {
 	}
 }
 
-// examples shows the first test question of each kind and every arm's answer.
+// examples shows the first test question of each fact kind and every arm's answer.
 func examples(w *strings.Builder, dir string, arms []string, test string) error {
 	type q struct {
 		ID, Prompt, Reference string

@@ -14,7 +14,7 @@
 //   - general.test.jsonl: town questions in paraphrases the corpus never used
 //     for that town ({id, prompt, reference, meta.kind "general", meta.choices})
 //   - domain.train.jsonl: alpaca SFT records teaching facts of three kinds
-//     (meta.kind): new (a drug the base never saw), conflicting (the base's
+//     (meta.kind, the fact kind): new (a drug the base never saw), conflicting (the base's
 //     corpus states another value) and consistent (the base already knows
 //     it), answers in heavy templates, a --noise share mislabelled
 //     (meta.noisy, meta.label)

@@ -73,7 +73,7 @@ func TestWorldIndependentOfDataSeed(t *testing.T) {
 	}
 }
 
-// Each kind means what it says against the pre-training corpus: new
+// Each fact kind means what it says against the pre-training corpus: new
 // subjects never appear in it, conflicting facts have another value there,
 // consistent facts the same one; and no test prompt is in the training data
 // or, for prior facts, in the corpus.
