@@ -43,7 +43,7 @@ func sampleScores() []Score {
 	}
 }
 
-func encode[T any](t *testing.T, f Encoding, c *Codec[T], recs []T) []byte {
+func encode[T any](t testing.TB, f Encoding, c *Codec[T], recs []T) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	w := NewWriter(&buf, f, c)
@@ -66,16 +66,13 @@ func decode[T any](t *testing.T, data []byte, c *Codec[T]) []T {
 	}
 	defer r.Close()
 	var out []T
-	for {
-		rec, err := r.Next()
-		if err == io.EOF {
-			return out
-		}
+	for rec, err := range r.All() {
 		if err != nil {
 			t.Fatal(err)
 		}
 		out = append(out, *rec)
 	}
+	return out
 }
 
 // JSON Lines → Arrow → JSON Lines must give back the same bytes, for both record kinds.
@@ -186,13 +183,12 @@ func readAll(r io.Reader) error {
 		return err
 	}
 	defer rd.Close()
-	for {
-		if _, err := rd.Next(); err == io.EOF {
-			return nil
-		} else if err != nil {
+	for _, err := range rd.All() {
+		if err != nil {
 			return err
 		}
 	}
+	return nil
 }
 
 func TestInputsConcatenate(t *testing.T) {
@@ -203,11 +199,7 @@ func TestInputsConcatenate(t *testing.T) {
 	in := OpenInputs([]string{a, "-"}, bytes.NewReader(encode(t, Arrow, TokenCodec, recs[2:])), TokenCodec)
 	defer in.Close()
 	var got []Token
-	for {
-		rec, err := in.Next()
-		if err == io.EOF {
-			break
-		}
+	for rec, err := range in.All() {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -357,16 +349,13 @@ func TestArrowWithoutEndMarker(t *testing.T) {
 		}
 		defer rd.Close()
 		n := 0
-		for {
-			_, err := rd.Next()
-			if err == io.EOF {
-				return n, nil
-			}
+		for _, err := range rd.All() {
 			if err != nil {
 				return n, err
 			}
 			n++
 		}
+		return n, nil
 	}
 	if n, err := read(data); n != 1280 || err != nil {
 		t.Fatalf("whole stream: %d records, %v", n, err)

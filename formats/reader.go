@@ -237,18 +237,20 @@ func jsonError(err error) string {
 // All yields the records in turn, each with a nil error. An error (Next's,
 // naming the file and line or record) is yielded with a nil record and ends
 // the sequence: no tool skips a bad record of its own record kind.
-func (r *Reader[T]) All() iter.Seq2[*T, error] { return all(r.Next) }
+func (r *Reader[T]) All() iter.Seq2[*T, error] { return Iterate(r.Next, nil) }
 
-// all is the sequence of a Next method: io.EOF ends it, another error is
-// its last pair.
-func all[T any](next func() (*T, error)) iter.Seq2[*T, error] {
+// Iterate makes the sequence of a Next method (io.EOF after the last
+// record): each record with a nil error, or an error with a nil record. An
+// error ends the sequence unless goOn (nil: never) says the records after
+// it can still be read, as corpus says of one bad record in a user's file.
+func Iterate[T any](next func() (*T, error), goOn func(error) bool) iter.Seq2[*T, error] {
 	return func(yield func(*T, error) bool) {
 		for {
 			rec, err := next()
 			if err == io.EOF {
 				return
 			}
-			if !yield(rec, err) || err != nil {
+			if !yield(rec, err) || err != nil && (goOn == nil || !goOn(err)) {
 				return
 			}
 		}
@@ -315,7 +317,7 @@ func (in *Inputs[T]) Next() (*T, error) {
 }
 
 // All yields the records of every input in turn, as Reader.All does.
-func (in *Inputs[T]) All() iter.Seq2[*T, error] { return all(in.Next) }
+func (in *Inputs[T]) All() iter.Seq2[*T, error] { return Iterate(in.Next, nil) }
 
 // Where names the last record read.
 func (in *Inputs[T]) Where() string {

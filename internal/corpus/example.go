@@ -8,6 +8,7 @@ import (
 	"iter"
 	"strconv"
 
+	"github.com/ytrain/ytrain/formats"
 	"github.com/ytrain/ytrain/internal/chat"
 )
 
@@ -55,7 +56,7 @@ func (r *Reader) Next() (*Example, error) {
 // All yields the file's Examples in turn, each with a nil error, or the
 // error that rejects one record (ErrRecord), and goes on after it; another
 // error ends the sequence.
-func (r *Reader) All() iter.Seq2[*Example, error] { return all(r.Next) }
+func (r *Reader) All() iter.Seq2[*Example, error] { return formats.Iterate(r.Next, isRecordError) }
 
 // Examples yields the Examples of every file of paths ("-": stdin) in
 // order, as Reader.All does; a file that does not open ends the sequence

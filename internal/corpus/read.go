@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/ytrain/ytrain/formats"
 )
 
 // Records reads the raw records of one data file (or stdin) in order: the
@@ -73,23 +75,9 @@ func EachRecord(path, encoding string, stdin io.Reader, fn func(*Record) error) 
 // All yields the file's records in turn, each with a nil error, or the
 // error that rejects one record (ErrRecord), and goes on after it; another
 // error ends the sequence.
-func (rs *Records) All() iter.Seq2[*Record, error] { return all(rs.Next) }
+func (rs *Records) All() iter.Seq2[*Record, error] { return formats.Iterate(rs.Next, isRecordError) }
 
-// all is the sequence of a Next method: io.EOF ends it, as does an error
-// that is not an ErrRecord, after it is yielded.
-func all[T any](next func() (*T, error)) iter.Seq2[*T, error] {
-	return func(yield func(*T, error) bool) {
-		for {
-			rec, err := next()
-			if err == io.EOF {
-				return
-			}
-			if !yield(rec, err) || err != nil && !errors.Is(err, ErrRecord) {
-				return
-			}
-		}
-	}
-}
+func isRecordError(err error) bool { return errors.Is(err, ErrRecord) }
 
 // NewRecords reads records from br, which holds path's contents ("-":
 // stdin); see OpenRecords for encoding.

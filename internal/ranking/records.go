@@ -102,16 +102,8 @@ func readFile(path string, stdin io.Reader, add func(Record)) (token bool, encod
 }
 
 func readTokens(br *bufio.Reader, name string, add func(Record)) error {
-	rd, err := formats.NewReader(br, name, formats.TokenCodec)
-	if err != nil {
-		return err
-	}
-	defer rd.Close()
-	for t, err := range rd.All() {
-		if err != nil {
-			return err
-		}
-		add(Record{ID: t.ID, Where: rd.Where(), token: t})
-	}
-	return nil
+	return formats.Each(br, name, formats.TokenCodec, func(t *formats.Token, where string) error {
+		add(Record{ID: t.ID, Where: where, token: t})
+		return nil
+	})
 }
