@@ -1,5 +1,5 @@
 // Command evaluate: generated answers measured
-// (repetition, diversity, length, truncation, format, JSON schema, accuracy),
+// (repetition, diversity, length, truncation, answer format, JSON schema, accuracy),
 // the held-out loss of score records, multiple-choice accuracy by
 // log-likelihood, and runs compared side by side. It never links libtorch.
 //
