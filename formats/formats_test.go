@@ -136,7 +136,7 @@ func TestReadErrors(t *testing.T) {
 		{"invalid utf8", "{\"id\":\"\xff\",\"input_ids\":[1],\"loss_mask\":[0]}", "test:1: invalid UTF-8"},
 		{"json array", `[{"id":"a"}]`, "test:1: want one JSON object per line"},
 		{"arrow file header only", "ARROW1\x00\x00", "truncated Arrow file"},
-		{"wrong kind", string(packedArrow), `this is a "packed" stream, want "token" records`},
+		{"wrong record kind", string(packedArrow), `this is a "packed" stream, want "token" records`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -203,7 +203,7 @@ func TestRankErrors(t *testing.T) {
 			`aa.jsonl:2: duplicate score for id "a" (first at`},
 		{"duplicate record", Options{Scores: []string{ab}, Records: []string{data, data}},
 			`d.jsonl:1: duplicate id "a" (first at`},
-		{"mixed kinds", Options{Scores: []string{ab}, Records: []string{data, write(t, dir, "t.jsonl", `{"id":"c","input_ids":[1],"loss_mask":[0]}`+"\n")}},
+		{"token and data records mixed", Options{Scores: []string{ab}, Records: []string{data, write(t, dir, "t.jsonl", `{"id":"c","input_ids":[1],"loss_mask":[0]}`+"\n")}},
 			"token records and data records cannot be ranked together"},
 		{"bad token record", Options{Scores: []string{ab}, Records: []string{write(t, dir, "bad.jsonl", `{"id":"c","input_ids":[1,2],"loss_mask":[0]}`+"\n")}},
 			`bad.jsonl:1: record "c": 2 input_ids but 1 loss_mask values`},
