@@ -7,7 +7,7 @@
 // Every reader detects the encoding from the first bytes of its input, so
 // tools can be chained in either encoding. Writers buffer at most one Arrow
 // record batch, so memory stays bounded by the batch, not by the input.
-// Every tool writes its output through WriteFile (WriteRecords for
+// A tool writes an output file through WriteFile (WriteRecords for
 // records): whole, or not at all.
 //
 // Record kinds (PeekKind tells them apart; an Arrow schema names its own in

@@ -118,16 +118,17 @@ func TestAllGoesOnPastOneRecord(t *testing.T) {
 		file, content string
 		want          string // one word per yield: the id, or "bad" for an ErrRecord, "END" for another error
 	}{
-		{"x.jsonl", "{\"id\":\"a\",\"text\":\"t\"}\n{\"text\":\n[1]\n{\"id\":\"b\",\"text\":3}\n{\"id\":\"c\",\"text\":\"t\"}\n", "a bad bad bad c"},
-		{"x.csv", "id,text\na,t\nb,\"t\"x\nc,\"t\xff\"\nd,t\n", "a bad bad d"},
-		{"x.txt", "one\n\xff\nthree\n", "x.txt:1 bad x.txt:3"},
+		{"x.jsonl", "{\"id\":\"a\",\"text\":\"t\"}\n{\"text\":\n[1]\n{\"id\":\"b\",\"text\":3}\n{\"id\":\"c\",\"text\":\"t\"}\n", "a bad bad bad c a bad bad bad c"},
+		{"x.csv", "id,text\na,t\nb,\"t\"x\nc,\"t\xff\"\nd,t\n", "a bad bad d a bad bad d"},
+		{"x.txt", "one\n\xff\nthree\n", "x.txt:1 bad x.txt:3 x.txt:1 bad x.txt:3"},
 		{"x.json", "[{\"id\":\"a\",\"text\":\"t\"},\n7,\n{\"id\": x},\n{\"id\":\"d\",\"text\":\"t\"}]", "a bad END"},
 		{"x.json", "[{\"id\":\"a\",\"text\":\"t\"},", "a END"},
 	} {
 		path := filepath.Join(t.TempDir(), tc.file)
 		os.WriteFile(path, []byte(tc.content), 0o644)
 		var got []string
-		for ex, err := range Examples([]string{path}, "auto", nil, CPT) {
+		// a second file after it is read only if nothing ended the first
+		for ex, err := range Examples([]string{path, path}, "auto", nil, CPT) {
 			switch {
 			case errors.Is(err, ErrRecord):
 				got = append(got, "bad")

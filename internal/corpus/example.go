@@ -59,8 +59,8 @@ func (r *Reader) Next() (*Example, error) {
 func (r *Reader) All() iter.Seq2[*Example, error] { return formats.Iterate(r.Next, isRecordError) }
 
 // Examples yields the Examples of every file of paths ("-": stdin) in
-// order, as Reader.All does; a file that does not open ends the sequence
-// with its error.
+// order, as Reader.All does: an error that is not one record's, or a file
+// that does not open, ends the sequence, not just its file.
 func Examples(paths []string, encoding string, stdin io.Reader, objective Objective) iter.Seq2[*Example, error] {
 	return func(yield func(*Example, error) bool) {
 		for _, p := range paths {
@@ -71,7 +71,7 @@ func Examples(paths []string, encoding string, stdin io.Reader, objective Object
 			}
 			more := true
 			for ex, err := range r.All() {
-				if more = yield(ex, err); !more {
+				if more = yield(ex, err) && (err == nil || isRecordError(err)); !more {
 					break
 				}
 			}
