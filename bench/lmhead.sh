@@ -26,6 +26,7 @@ sides=(new)
 [ -n "${BASE:-}" ] && sides+=(base)
 bin() { if [ "$1" = base ]; then echo "$BASE/$2"; else echo "bin/$2"; fi; }
 
+# --format, not --encoding: a BASE= build from before issue 21 knows only the old name
 score() { # SIDE: tokens/s, then peak MB
 	peak "$(bin "$1" score)" --model "$out/model" --batch-tokens $((LEN * BATCH)) --threads "$THREADS" --format jsonl \
 		-o "$out/scores.$1.jsonl" "$out/score.jsonl" 2> "$out/score.log" || { cat "$out/score.log" >&2; exit 1; }

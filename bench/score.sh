@@ -16,7 +16,7 @@ peers make-model "$out/model" "$VOCAB" "${HIDDEN:-256}" "${LAYERS:-4}" >/dev/nul
 peers data "$out/tokens.jsonl" "$DOCS" "$LEN" "$VOCAB"
 : > "$out/pairs"
 for _ in $(seq "$REPS"); do
-	bin/score --model "$out/model" --batch-tokens "$BATCH" --threads "$THREADS" --format jsonl \
+	bin/score --model "$out/model" --batch-tokens "$BATCH" --threads "$THREADS" --encoding jsonl \
 		-o "$out/scores.jsonl" "$out/tokens.jsonl" 2> "$out/score.log" || { cat "$out/score.log" >&2; exit 1; }
 	g=$(sed -n 's/.* (\([0-9]*\) tokens\/s.*/\1/p' "$out/score.log")
 	peer=$(peers score "$out/model" "$out/tokens.jsonl" "$out/scores.jsonl" "$BATCH" "$THREADS")

@@ -7,7 +7,7 @@
 #     same: NLIRG weights (docs/nlirg.md), Σw·ℓ/#(w·ℓ≠0), one step per batch
 #   fused vs TRL's SFTTrainer with the same LoRA: plain mean CE on the answer
 #     tokens (completion_only_loss), bf16 off (its CPU default is bf16 autocast)
-#   windowed (--token-batch 10) vs the original's loop: per window of 10
+#   windowed (--token-batch 10) vs Y-Trainer's loop: per window of 10
 #     answer tokens a full forward over the sequence, backward, AdamW step
 # Trained target tokens/s over every optimizer step but the first (warm-up),
 # peak RSS of each process, ratios ytrain/peer. REPS interleaved runs: best
@@ -56,7 +56,7 @@ echo "train: LoRA r16, AdamW lr $LR, $LEN-token documents ($((LEN / 4)) prompt),
 printf "  %-44s %10s %10s %8s\n" "trained target tokens/s" ytrain peer ratio
 printf "  %-44s %s  target >= 1.0x\n" "fused NLIRG vs transformers+peft loop" "$(ratios "$out/peft")"
 printf "  %-44s %s\n" "fused NLIRG vs TRL SFTTrainer (plain CE)" "$(ratios "$out/trl")"
-printf "  %-44s %s\n" "windowed (10) vs the original's window loop" "$(ratios "$out/win")"
+printf "  %-44s %s\n" "windowed (10) vs Y-Trainer's window loop" "$(ratios "$out/win")"
 echo "  peak RSS (MB, last rep): ytrain fused $gm, transformers+peft $pm ($(awk -v a="$gm" -v b="$pm" 'BEGIN { printf "%.2fx", a / b }')), TRL $tm ($(awk -v a="$gm" -v b="$tm" 'BEGIN { printf "%.2fx", a / b }')); windowed: ytrain $gwm, loop $pwm"
 awk -v f="$(sort -g "$out/peft" | tail -1 | cut -d' ' -f1)" -v w="$(sort -g "$out/win" | tail -1 | cut -d' ' -f1)" \
 	'BEGIN { printf "  fused / windowed (ytrain, best): %.1fx\n", f / w }'

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -42,7 +43,7 @@ func sampleScores() []Score {
 	}
 }
 
-func encode[T any](t *testing.T, f Format, c *Codec[T], recs []T) []byte {
+func encode[T any](t testing.TB, f Encoding, c *Codec[T], recs []T) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	w := NewWriter(&buf, f, c)
@@ -65,19 +66,16 @@ func decode[T any](t *testing.T, data []byte, c *Codec[T]) []T {
 	}
 	defer r.Close()
 	var out []T
-	for {
-		rec, err := r.Next()
-		if err == io.EOF {
-			return out
-		}
+	for rec, err := range r.All() {
 		if err != nil {
 			t.Fatal(err)
 		}
 		out = append(out, *rec)
 	}
+	return out
 }
 
-// JSON Lines → Arrow → JSON Lines must give back the same bytes, for both kinds.
+// JSON Lines → Arrow → JSON Lines must give back the same bytes, for both record kinds.
 func TestRoundTrip(t *testing.T) {
 	t.Run("token", func(t *testing.T) { roundTrip(t, TokenCodec, sampleTokens()) })
 	t.Run("packed", func(t *testing.T) { roundTrip(t, PackedCodec, samplePacked()) })
@@ -138,7 +136,7 @@ func TestReadErrors(t *testing.T) {
 		{"invalid utf8", "{\"id\":\"\xff\",\"input_ids\":[1],\"loss_mask\":[0]}", "test:1: invalid UTF-8"},
 		{"json array", `[{"id":"a"}]`, "test:1: want one JSON object per line"},
 		{"arrow file header only", "ARROW1\x00\x00", "truncated Arrow file"},
-		{"wrong kind", string(packedArrow), `this is a "packed" stream, want "token" records`},
+		{"wrong record kind", string(packedArrow), `this is a "packed" stream, want "token" records`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -185,13 +183,12 @@ func readAll(r io.Reader) error {
 		return err
 	}
 	defer rd.Close()
-	for {
-		if _, err := rd.Next(); err == io.EOF {
-			return nil
-		} else if err != nil {
+	for _, err := range rd.All() {
+		if err != nil {
 			return err
 		}
 	}
+	return nil
 }
 
 func TestInputsConcatenate(t *testing.T) {
@@ -202,11 +199,7 @@ func TestInputsConcatenate(t *testing.T) {
 	in := OpenInputs([]string{a, "-"}, bytes.NewReader(encode(t, Arrow, TokenCodec, recs[2:])), TokenCodec)
 	defer in.Close()
 	var got []Token
-	for {
-		rec, err := in.Next()
-		if err == io.EOF {
-			break
-		}
+	for rec, err := range in.All() {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -217,51 +210,64 @@ func TestInputsConcatenate(t *testing.T) {
 	}
 }
 
-func TestOutputFormat(t *testing.T) {
+func TestOutputEncoding(t *testing.T) {
 	f, _ := os.CreateTemp(t.TempDir(), "stdout")
 	defer f.Close()
 	for _, tc := range []struct {
 		flag, out string
-		want      Format
+		want      Encoding
 	}{
 		{"", "x.arrow", Arrow}, {"", "x.jsonl", JSONL}, {"", "x", JSONL},
 		{"", "", Arrow}, // stdout is a file here, not a terminal
 		{"jsonl", "x.arrow", JSONL}, {"arrow", "", Arrow},
 	} {
-		if got, err := OutputFormat(tc.flag, tc.out, f); err != nil || got != tc.want {
-			t.Errorf("OutputFormat(%q, %q) = %v, %v; want %v", tc.flag, tc.out, got, err, tc.want)
+		if got, err := OutputEncoding(tc.flag, tc.out, f); err != nil || got != tc.want {
+			t.Errorf("OutputEncoding(%q, %q) = %v, %v; want %v", tc.flag, tc.out, got, err, tc.want)
 		}
 	}
-	if _, err := OutputFormat("csv", "", f); err == nil {
-		t.Error("--format csv accepted")
+	if _, err := OutputEncoding("csv", "", f); err == nil {
+		t.Error("--encoding csv accepted")
 	}
 }
 
-func TestOutputAtomic(t *testing.T) {
+// WriteFile's file appears whole when fn succeeds and not at all when it
+// fails or panics: no partial file, no temp file left.
+func TestWriteFileAtomic(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "out.jsonl")
-	o, err := CreateOutput(path, nil)
-	if err != nil {
-		t.Fatal(err)
+	failed := errors.New("failed half way")
+	err := WriteFile(path, nil, func(w io.Writer) error {
+		io.WriteString(w, "partial")
+		if _, err := os.Stat(path); !os.IsNotExist(err) {
+			t.Error("output visible before fn returned")
+		}
+		return failed
+	})
+	if err != failed {
+		t.Fatalf("got %v, want fn's error", err)
 	}
-	io.WriteString(o, "partial")
-	if _, err := os.Stat(path); !os.IsNotExist(err) {
-		t.Fatal("output visible before Commit")
-	}
-	o.Abort()
+	func() {
+		defer func() { recover() }()
+		WriteFile(path, nil, func(w io.Writer) error { io.WriteString(w, "partial"); panic("bug") })
+	}()
 	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
-		t.Fatalf("Abort left %v", ents)
+		t.Fatalf("a failed and a panicking fn left %v", ents)
 	}
-	o, _ = CreateOutput(path, nil)
-	io.WriteString(o, "done")
-	if err := o.Commit(); err != nil {
+	if err := WriteBytes(path, []byte("done")); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(path); string(b) != "done" {
 		t.Fatalf("got %q", b)
 	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o644 {
+		t.Fatalf("mode %v, want an ordinary file's 0644", fi.Mode().Perm())
+	}
 	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
 		t.Fatalf("temp files left: %v", ents)
+	}
+	var stdout strings.Builder
+	if err := WriteFile("-", &stdout, func(w io.Writer) error { _, err := io.WriteString(w, "out"); return err }); err != nil || stdout.String() != "out" {
+		t.Fatalf(`"-": %v, stdout %q`, err, stdout.String())
 	}
 }
 
@@ -284,7 +290,7 @@ func TestPeekKind(t *testing.T) {
 		}
 	}
 	if _, _, err := PeekKind(bufio.NewReader(strings.NewReader(`{"text":"x"}`))); err == nil {
-		t.Fatal("text record taken for a kind")
+		t.Fatal("a text record taken for a record kind")
 	}
 }
 
@@ -343,16 +349,13 @@ func TestArrowWithoutEndMarker(t *testing.T) {
 		}
 		defer rd.Close()
 		n := 0
-		for {
-			_, err := rd.Next()
-			if err == io.EOF {
-				return n, nil
-			}
+		for _, err := range rd.All() {
 			if err != nil {
 				return n, err
 			}
 			n++
 		}
+		return n, nil
 	}
 	if n, err := read(data); n != 1280 || err != nil {
 		t.Fatalf("whole stream: %d records, %v", n, err)

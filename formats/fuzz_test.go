@@ -17,14 +17,9 @@ func FuzzReadJSONL(f *testing.F) {
 }
 
 func FuzzReadArrow(f *testing.F) {
-	var buf bytes.Buffer
-	w := NewWriter(&buf, Arrow, TokenCodec)
-	for _, r := range sampleTokens() {
-		w.Write(&r)
-	}
-	w.Close()
-	f.Add(buf.Bytes())
-	f.Add(buf.Bytes()[:len(buf.Bytes())/2])
+	data := encode(f, Arrow, TokenCodec, sampleTokens())
+	f.Add(data)
+	f.Add(data[:len(data)/2])
 	f.Fuzz(func(t *testing.T, data []byte) { fuzzRead(t, data) })
 }
 
@@ -35,29 +30,16 @@ func fuzzRead(t *testing.T, data []byte) {
 	}
 	defer r.Close()
 	var recs []Token
-	for {
-		rec, err := r.Next()
-		if err == io.EOF {
-			break
-		}
+	for rec, err := range r.All() {
 		if err != nil {
 			return
 		}
 		recs = append(recs, *rec)
 	}
-	for _, f := range []Format{JSONL, Arrow} {
-		var buf bytes.Buffer
-		w := NewWriter(&buf, f, TokenCodec)
-		for i := range recs {
-			if err := w.Write(&recs[i]); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := w.Close(); err != nil {
-			t.Fatal(err)
-		}
+	for _, f := range []Encoding{JSONL, Arrow} {
+		out := encode(t, f, TokenCodec, recs)
 		if len(recs) > 0 {
-			if err := readAll(&buf); err != nil {
+			if err := readAll(bytes.NewReader(out)); err != nil {
 				t.Fatalf("%v output of accepted records does not read back: %v", f, err)
 			}
 		}
@@ -68,7 +50,7 @@ func fuzzRead(t *testing.T, data []byte) {
 func FuzzReadScores(f *testing.F) {
 	f.Add([]byte(`{"id":"a","loss":[1,2],"entropy":[0.5,0.25],"n_targets":2,"mean_loss":1.5}` + "\n"))
 	f.Add([]byte(`{"id":"a","input_ids":[1],"loss_mask":[0]}` + "\n"))
-	f.Add(encodeScores(f, Arrow))
+	f.Add(encode(f, Arrow, ScoreCodec, sampleScores()))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := NewReader(bytes.NewReader(data), "fuzz", ScoreCodec)
 		if err != nil {
@@ -76,8 +58,7 @@ func FuzzReadScores(f *testing.F) {
 		}
 		defer r.Close()
 		var recs []Score
-		for {
-			rec, err := r.Next()
+		for rec, err := range r.All() {
 			if err != nil {
 				break
 			}
@@ -99,7 +80,7 @@ func FuzzReadScores(f *testing.F) {
 func FuzzPeekKind(f *testing.F) {
 	f.Add([]byte(`{"id":"a","input_ids":[1,2,3],"loss_mask":[0,1,1]}` + "\n" + `{"id":"b"}`))
 	f.Add([]byte("\n\n  " + `{"loss":[1],"id":"x","entropy":[1],"n_targets":1}`))
-	f.Add(encodeScores(f, Arrow))
+	f.Add(encode(f, Arrow, ScoreCodec, sampleScores()))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, br, _ := PeekKind(bufio.NewReaderSize(bytes.NewReader(data), 16))
 		all, err := io.ReadAll(br)
@@ -107,14 +88,4 @@ func FuzzPeekKind(f *testing.F) {
 			t.Fatalf("read back %d of %d bytes: %v", len(all), len(data), err)
 		}
 	})
-}
-
-func encodeScores(f *testing.F, enc Format) []byte {
-	var buf bytes.Buffer
-	w := NewWriter(&buf, enc, ScoreCodec)
-	for _, r := range sampleScores() {
-		w.Write(&r)
-	}
-	w.Close()
-	return buf.Bytes()
 }

@@ -12,7 +12,7 @@ import (
 
 // PeekKind tells which record kind ("token", "packed" or "score") a stream
 // holds, from its Arrow schema or its first JSON line, so that tools that
-// accept several kinds can pick their reader. Read the stream from the
+// accept several record kinds can pick their reader. Read the stream from the
 // returned reader: br itself, untouched, unless the first JSON line was
 // longer than br's buffer and had to be read (a 4096-token packed row is
 // ~70 KB); then a reader that gives that line back first.

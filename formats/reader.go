@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"unicode/utf8"
 
@@ -24,7 +25,7 @@ var arrowFileMagic = []byte("ARROW1")
 
 // Detect tells the encoding of a stream from its first bytes without
 // consuming them.
-func Detect(br *bufio.Reader) (Format, error) {
+func Detect(br *bufio.Reader) (Encoding, error) {
 	head, _ := br.Peek(8)
 	switch {
 	case len(head) == 0:
@@ -35,11 +36,11 @@ func Detect(br *bufio.Reader) (Format, error) {
 	return JSONL, nil
 }
 
-// Reader reads records of one kind from an Arrow IPC stream or JSON Lines.
+// Reader reads records of one record kind from an Arrow IPC stream or JSON Lines.
 type Reader[T any] struct {
 	codec *Codec[T]
 	name  string
-	enc   Format
+	enc   Encoding
 	n     int // records read
 	// JSON Lines
 	br   *bufio.Reader
@@ -73,8 +74,8 @@ func NewReader[T any](r io.Reader, name string, c *Codec[T]) (*Reader[T], error)
 	return rd, nil
 }
 
-// Format is the detected encoding.
-func (r *Reader[T]) Format() Format { return r.enc }
+// Encoding is the detected encoding.
+func (r *Reader[T]) Encoding() Encoding { return r.enc }
 
 // Where names the last record read: "file:line" for JSON Lines, "file:
 // record N" for Arrow.
@@ -174,7 +175,7 @@ func (r *Reader[T]) nextArrow() (rec *T, err error) {
 	return rec, nil
 }
 
-// checkKind makes sure the first JSON record is of the codec's kind, as the
+// checkKind makes sure the first JSON record is of the codec's record kind, as the
 // schema metadata does for Arrow: a token record read as a score record
 // would otherwise pass with empty curves.
 func (r *Reader[T]) checkKind(line []byte) error {
@@ -233,6 +234,29 @@ func jsonError(err error) string {
 	return err.Error()
 }
 
+// All yields the records in turn, each with a nil error. An error (Next's,
+// naming the file and line or record) is yielded with a nil record and ends
+// the sequence: no tool skips a bad record of its own record kind.
+func (r *Reader[T]) All() iter.Seq2[*T, error] { return Iterate(r.Next, nil) }
+
+// Iterate makes the sequence of a Next method (io.EOF after the last
+// record): each record with a nil error, or an error with a nil record. An
+// error ends the sequence unless goOn (nil: never) says the records after
+// it can still be read, as corpus says of one bad record in a user's file.
+func Iterate[T any](next func() (*T, error), goOn func(error) bool) iter.Seq2[*T, error] {
+	return func(yield func(*T, error) bool) {
+		for {
+			rec, err := next()
+			if err == io.EOF {
+				return
+			}
+			if !yield(rec, err) || err != nil && (goOn == nil || !goOn(err)) {
+				return
+			}
+		}
+	}
+}
+
 // Each reads every record of one input and hands it to fn with its place
 // (Where); fn's errors are reported with that place.
 func Each[T any](r io.Reader, name string, c *Codec[T], fn func(rec *T, where string) error) error {
@@ -241,11 +265,7 @@ func Each[T any](r io.Reader, name string, c *Codec[T], fn func(rec *T, where st
 		return err
 	}
 	defer rd.Close()
-	for {
-		rec, err := rd.Next()
-		if err == io.EOF {
-			return nil
-		}
+	for rec, err := range rd.All() {
 		if err != nil {
 			return err
 		}
@@ -253,6 +273,7 @@ func Each[T any](r io.Reader, name string, c *Codec[T], fn func(rec *T, where st
 			return fmt.Errorf("%s: %w", rd.Where(), err)
 		}
 	}
+	return nil
 }
 
 // Inputs reads records from several inputs in order: files by path, or stdin
@@ -265,6 +286,8 @@ type Inputs[T any] struct {
 	file  *os.File
 }
 
+// OpenInputs reads paths in order; none, or "-", is stdin. A file is opened
+// when its turn comes.
 func OpenInputs[T any](paths []string, stdin io.Reader, c *Codec[T]) *Inputs[T] {
 	if len(paths) == 0 {
 		paths = []string{"-"}
@@ -292,6 +315,9 @@ func (in *Inputs[T]) Next() (*T, error) {
 		in.closeCurrent()
 	}
 }
+
+// All yields the records of every input in turn, as Reader.All does.
+func (in *Inputs[T]) All() iter.Seq2[*T, error] { return Iterate(in.Next, nil) }
 
 // Where names the last record read.
 func (in *Inputs[T]) Where() string {

@@ -13,16 +13,17 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/memory"
 )
 
-// Format is a stream encoding.
-type Format int
+// Encoding is how a record stream is written: an Arrow IPC stream or JSON
+// Lines (the user's own data files have theirs in internal/corpus).
+type Encoding int
 
 const (
-	Arrow Format = iota + 1 // Arrow IPC stream
-	JSONL                   // JSON Lines
+	Arrow Encoding = iota + 1 // Arrow IPC stream
+	JSONL                     // JSON Lines
 )
 
-func (f Format) String() string {
-	switch f {
+func (e Encoding) String() string {
+	switch e {
 	case Arrow:
 		return "arrow"
 	case JSONL:
@@ -31,11 +32,11 @@ func (f Format) String() string {
 	return "unknown"
 }
 
-// OutputFormat resolves a tool's --format flag ("", "arrow" or "jsonl").
+// OutputEncoding resolves a tool's --encoding flag ("", "arrow" or "jsonl").
 // Without one: arrow for an -o path ending in .arrow, jsonl for any other -o
 // path, and for stdout arrow unless it is a terminal (people read JSON Lines;
 // pipes get the compact binary form).
-func OutputFormat(flag, outPath string, stdout io.Writer) (Format, error) {
+func OutputEncoding(flag, outPath string, stdout io.Writer) (Encoding, error) {
 	switch flag {
 	case "arrow":
 		return Arrow, nil
@@ -43,7 +44,7 @@ func OutputFormat(flag, outPath string, stdout io.Writer) (Format, error) {
 		return JSONL, nil
 	case "":
 	default:
-		return 0, fmt.Errorf("--format %q: want arrow or jsonl", flag)
+		return 0, fmt.Errorf("--encoding %q: want arrow or jsonl", flag)
 	}
 	if outPath != "" && outPath != "-" {
 		if strings.HasSuffix(outPath, ".arrow") {
@@ -59,11 +60,11 @@ func OutputFormat(flag, outPath string, stdout io.Writer) (Format, error) {
 	return Arrow, nil
 }
 
-// Writer writes records of one kind. Arrow output is cut into record batches
+// Writer writes records of one record kind. Arrow output is cut into record batches
 // of bounded size, so memory does not grow with the stream.
 type Writer[T any] struct {
 	codec *Codec[T]
-	enc   Format
+	enc   Encoding
 	bw    *bufio.Writer
 	// Arrow
 	aw   *ipc.Writer
@@ -77,9 +78,9 @@ const (
 	batchCells = 1 << 22 // list elements over all list columns
 )
 
-func NewWriter[T any](w io.Writer, f Format, c *Codec[T]) *Writer[T] {
-	wr := &Writer[T]{codec: c, enc: f, bw: bufio.NewWriterSize(w, 1<<16)}
-	if f == Arrow {
+func NewWriter[T any](w io.Writer, enc Encoding, c *Codec[T]) *Writer[T] {
+	wr := &Writer[T]{codec: c, enc: enc, bw: bufio.NewWriterSize(w, 1<<16)}
+	if enc == Arrow {
 		schema := c.Schema()
 		wr.aw = ipc.NewWriter(wr.bw, ipc.WithSchema(schema))
 		wr.rb = array.NewRecordBuilder(memory.DefaultAllocator, schema)

@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"math/rand"
 	"os"
@@ -134,7 +133,7 @@ func writeTokens(t *testing.T, path string, vocab, docs int, seed int64) {
 func scoreLosses(t *testing.T, dir, model, dtype, tokens string) map[string][]float64 {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "scores.jsonl")
-	run(t, dir, "score", "--model", model, "--dtype", dtype, "--format", "jsonl", "-o", out, tokens)
+	run(t, dir, "score", "--model", model, "--dtype", dtype, "--encoding", "jsonl", "-o", out, tokens)
 	b, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
@@ -281,7 +280,7 @@ func TestTokenizeMatchesTransformers(t *testing.T) {
 			convs := testenv.SharedPath(t, "tokenizers", "golden", "chat."+name+".jsonl")
 			work := t.TempDir()
 			out := filepath.Join(work, "tokens.jsonl")
-			run(t, work, "tokenize", "--tokenizer", tokDir, "--format", "jsonl", "-o", out, convs)
+			run(t, work, "tokenize", "--tokenizer", tokDir, "--encoding", "jsonl", "-o", out, convs)
 			var want map[string]struct {
 				Text     string  `json:"text"`
 				InputIDs []int32 `json:"input_ids"`
@@ -422,9 +421,9 @@ func TestArrowWithPyarrow(t *testing.T) {
 	t.Run("score", func(t *testing.T) { pyarrowRoundTrip(t, work, "score", arrows["score"], formats.ScoreCodec) })
 
 	// a tool reads a pyarrow-written IPC file
-	run(t, work, "pack", "--pack-length", "32", "--format", "jsonl", "-o", "packed-from-file.jsonl", "token.pyarrow-file.arrow")
+	run(t, work, "pack", "--pack-length", "32", "--encoding", "jsonl", "-o", "packed-from-file.jsonl", "token.pyarrow-file.arrow")
 	a, _ := os.ReadFile(filepath.Join(work, "packed-from-file.jsonl"))
-	run(t, work, "pack", "--pack-length", "32", "--format", "jsonl", "-o", "packed-from-stream.jsonl", "tokens.arrow")
+	run(t, work, "pack", "--pack-length", "32", "--encoding", "jsonl", "-o", "packed-from-stream.jsonl", "tokens.arrow")
 	if b, _ := os.ReadFile(filepath.Join(work, "packed-from-stream.jsonl")); len(a) == 0 || !bytes.Equal(a, b) {
 		t.Errorf("pack of pyarrow's IPC file differs from pack of ytrain's stream:\n%s\n%s", a, b)
 	}
@@ -500,14 +499,11 @@ func readRecords[T any](t *testing.T, path string, c *formats.Codec[T]) []T {
 	in := formats.OpenInputs([]string{path}, nil, c)
 	defer in.Close()
 	var out []T
-	for {
-		rec, err := in.Next()
-		if errors.Is(err, io.EOF) {
-			return out
-		}
+	for rec, err := range in.All() {
 		if err != nil {
 			t.Fatal(err)
 		}
 		out = append(out, *rec)
 	}
+	return out
 }

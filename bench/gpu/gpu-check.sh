@@ -87,7 +87,7 @@ small_docs() { # FILE VOCAB: 8 random 256-token documents, the last 3/4 targets
 for dt in f32 bf16; do
 	$gc make-model "$WORK/hf-$dt" small "$dt"
 	small_docs "$WORK/parity.jsonl" 4096
-	"$here/bin/score" --model "$WORK/hf-$dt" --device "$DEVICE" --dtype "$dt" --format jsonl -o "$WORK/parity-$dt.scores.jsonl" "$WORK/parity.jsonl" 2>/dev/null
+	"$here/bin/score" --model "$WORK/hf-$dt" --device "$DEVICE" --dtype "$dt" --encoding jsonl -o "$WORK/parity-$dt.scores.jsonl" "$WORK/parity.jsonl" 2>/dev/null
 	$gc parity "$WORK/hf-$dt" "$WORK/parity.jsonl" "$WORK/parity-$dt.scores.jsonl" "$dt"
 done
 

@@ -2,7 +2,7 @@
 
   gpu_check.py make-model DIR SIZE DTYPE      a random Qwen3 (transformers' init) saved with save_pretrained
   gpu_check.py parity DIR TOKENS SCORES DTYPE  transformers' per-token losses vs ytrain score's: max |diff|
-  gpu_check.py loop DIR TOKENS MODE TOKEN_BATCH BATCH   a transformers+peft LoRA loop (the original's
+  gpu_check.py loop DIR TOKENS MODE TOKEN_BATCH BATCH   a transformers+peft LoRA loop (Y-Trainer's
                                                windowed loop, or fused): tokens/s, peak memory, MFU
   gpu_check.py peft BASE ADAPTER MERGED TOKENS  PeftModel.from_pretrained logits vs ytrain's merged model
 """
@@ -71,7 +71,7 @@ def loop(dir, tokens, mode, token_batch, batch):
     units = []
     if mode == "fused":
         units = [(ds[i:i + batch], None) for i in range(0, len(ds), batch)]
-    else:  # the original's v1 loop: a full forward per window of token_batch answer tokens
+    else:  # Y-Trainer v1's loop: a full forward per window of token_batch answer tokens
         for d in ds:
             tg = [i for i, v in enumerate(d["loss_mask"]) if v]
             units += [([d], tg[k:k + token_batch]) for k in range(0, len(tg), token_batch)]

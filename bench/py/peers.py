@@ -9,7 +9,7 @@ key=value pairs on stdout; the shell scripts do the comparing.
         transformers forward + per-target CE and entropy, as `score`; checks score's output
   peers.py peft MODEL TOKENS MODE BATCH TOKEN_BATCH LR THREADS
         transformers + peft LoRA r16 loop with NLIRG weights and AdamW, as `train`:
-        MODE fused (one step per BATCH documents) or windowed (the original's loop:
+        MODE fused (one step per BATCH documents) or windowed (Y-Trainer's loop:
         a full forward, a backward on TOKEN_BATCH answer tokens, a step, per window)
   peers.py trl MODEL TOKENS BATCH LEN LR THREADS   TRL SFTTrainer, same LoRA, plain CE on the answers
   peers.py longctx LENGTHS DOC STEPS THREADS       one CPT step on packed rows, SDPA (bench/longctx's model)
@@ -172,7 +172,7 @@ def peft_loop(model_dir, tokens, mode, batch, token_batch, lr, threads):
             windows = [(None, (prev[k:k + token_batch], tgt[k:k + token_batch])) for k in range(0, len(tgt), token_batch)]
         for nll, win in windows:
             if win is not None:
-                # the original's window: the full model over the whole sequence, logits
+                # Y-Trainer's window: the full model over the whole sequence, logits
                 # of every position, the loss of this window's tokens only
                 logits = pm(input_ids=ids, attention_mask=am).logits
                 nll = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1])[win[0]].float(), win[1],

@@ -1,5 +1,5 @@
 // Command evaluate: generated answers measured
-// (repetition, diversity, length, truncation, format, JSON schema, accuracy),
+// (repetition, diversity, length, truncation, answer format, JSON schema, accuracy),
 // the held-out loss of score records, multiple-choice accuracy by
 // log-likelihood, and runs compared side by side. It never links libtorch.
 //
@@ -47,8 +47,13 @@ func evaluate(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	f.Inputs = fs.Args()
 	start := time.Now()
-	sum, err := f.Run(fs, fs.Args(), stdin, stdout)
+	job, err := f.Finish()
+	if err != nil {
+		return err
+	}
+	sum, err := job.Run(stdin, stdout)
 	if err != nil {
 		return err
 	}

@@ -38,11 +38,12 @@ func generateMain(args []string, stdin io.Reader, stdout, stderr io.Writer) erro
 		sp  generation.Sampling
 	)
 	modelDir := fs.String("model", "", "Hugging Face model folder (required)")
-	job.Flags(fs)
+	job.Register(fs)
 	maxNew := fs.Int("max-new-tokens", 256, "answer length limit in tokens")
-	sp.Flags(fs)
-	tf.Flags(fs)
+	sp.Register(fs)
+	tf.Register(fs)
 	out := fs.StringP("output", "o", "", "output JSON Lines file (default stdout); written whole or not at all")
+	cli.Alias(fs, "input-format", "input-encoding")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

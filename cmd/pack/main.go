@@ -1,7 +1,7 @@
 // Command pack: token records laid end to end into
 // fixed-length rows with per-document segments, positions and loss masks.
 //
-//	tokenize --tokenizer MODEL_DIR --kind cpt corpus.txt | pack --pack-length 4096 -o packed.arrow
+//	tokenize --tokenizer MODEL_DIR --objective cpt corpus.txt | pack --pack-length 4096 -o packed.arrow
 package main
 
 import (
@@ -35,7 +35,8 @@ func packMain(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs.Int32Var(&o.PadID, "pad-id", 0, "input id written on padding (never attended, never a target)")
 	fs.IntVar(&o.OpenRows, "open-rows", 64, "best-fit: rows kept open at once")
 	out := fs.StringP("output", "o", "", "output file (default stdout); written whole or not at all")
-	format := fs.String("format", "", "arrow or jsonl (default: arrow unless stdout is a terminal or -o ends in other than .arrow)")
+	encoding := fs.String("encoding", "", "arrow or jsonl (default: arrow unless stdout is a terminal or -o ends in other than .arrow)")
+	cli.Alias(fs, "format", "encoding")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -44,7 +45,7 @@ func packMain(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if o.Strategy, err = packing.ParseStrategy(*strategy); err != nil {
 		return err
 	}
-	sink, err := formats.NewSink(*out, *format, stdout)
+	sink, err := formats.NewSink(*out, *encoding, stdout)
 	if err != nil {
 		return err
 	}

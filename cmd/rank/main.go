@@ -32,10 +32,12 @@ func rankMain(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var f ranking.Flags
 	f.Register(fs)
 	out := fs.StringP("output", "o", "", "output file (default stdout); written whole or not at all")
+	cli.Alias(fs, "format", "encoding")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	opt, err := f.Options(fs, fs.Args())
+	f.Records = fs.Args()
+	opt, err := f.Finish()
 	if err != nil {
 		return err
 	}
@@ -47,25 +49,20 @@ func rankMain(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(rk.Order) == 0 {
 		return fmt.Errorf("no record left to write (%d scored, %d dropped)", len(rk.Results), rk.Dropped.Total())
 	}
-	form, err := rk.Records.OutputForm(f.Format, *out, stdout)
+	encoding, err := rk.Records.OutputEncoding(f.Encoding, *out, stdout)
 	if err != nil {
 		return err
 	}
-	rep, err := formats.CreateOutput(f.Report, stderr)
-	if err != nil {
-		return err
-	}
-	defer rep.Abort()
-	err = formats.WriteFile(*out, stdout, func(w io.Writer) error {
-		if err := rk.Records.Write(w, form, rk.Results, rk.Order); err != nil {
-			return err
-		}
-		return rk.Report(rep, opt.Mode, opt.Plan, f.Worst)
+	// the report's WriteFile around the records': a failure in either leaves neither
+	err = formats.WriteFile(f.Report, stderr, func(rep io.Writer) error {
+		return formats.WriteFile(*out, stdout, func(w io.Writer) error {
+			if err := rk.Records.Write(w, encoding, rk.Results, rk.Order); err != nil {
+				return err
+			}
+			return rk.Report(rep, opt.Mode, opt.Plan, f.Worst)
+		})
 	})
 	if err != nil {
-		return err
-	}
-	if err := rep.Commit(); err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "rank: %d records scored (%s), %d unscored skipped, %d dropped, %d written; %.1fs\n",

@@ -38,10 +38,11 @@ func scoreMain(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	modelDir := fs.String("model", "", "Hugging Face model folder: config.json + safetensors (required)")
 	batchTokens := fs.Int("batch-tokens", 4096, "padded tokens per forward pass (several documents per batch)")
 	promptFree := fs.Bool("prompt-free", false, "also score each answer without its prompt (for rank --mode ifd)")
-	tf.Flags(fs)
+	tf.Register(fs)
 	out := fs.StringP("output", "o", "", "output file (default stdout); written whole or not at all")
-	format := fs.String("format", "", "arrow or jsonl (default: arrow unless stdout is a terminal or -o ends in other than .arrow)")
+	encoding := fs.String("encoding", "", "arrow or jsonl (default: arrow unless stdout is a terminal or -o ends in other than .arrow)")
 	shardArg := fs.String("shard", "", "i/n: score only part i of n of the records, into -o NAME-0000i-of-0000n.EXT (default: RANK/WORLD_SIZE under torchrun)")
+	cli.Alias(fs, "format", "encoding")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -57,7 +58,7 @@ func scoreMain(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if *batchTokens <= 0 {
 		return fmt.Errorf("--batch-tokens %d: want a positive number", *batchTokens)
 	}
-	sink, err := formats.NewSink(*out, *format, stdout)
+	sink, err := formats.NewSink(*out, *encoding, stdout)
 	if err != nil {
 		return err
 	}

@@ -33,12 +33,15 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 func tokenizeMain(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := cli.Flags("tokenize", usage, stderr)
 	var o encode.Config
-	o.Flags(fs)
+	o.Register(fs)
 	workers := fs.Int("workers", runtime.NumCPU(), "parallel encoders (output order is input order)")
 	skipBad := fs.Bool("skip-invalid", false, "count and skip malformed records instead of failing")
 	out := fs.StringP("output", "o", "", "output file (default stdout); written whole or not at all")
-	format := fs.String("format", "", "arrow or jsonl (default: arrow unless stdout is a terminal or -o ends in other than .arrow)")
+	encoding := fs.String("encoding", "", "arrow or jsonl (default: arrow unless stdout is a terminal or -o ends in other than .arrow)")
 	shardArg := fs.String("shard", "", "i/n: encode only part i of n of the records, into -o NAME-0000i-of-0000n.EXT (default: RANK/WORLD_SIZE under torchrun)")
+	cli.Alias(fs, "kind", "objective")
+	cli.Alias(fs, "format", "encoding")
+	cli.Alias(fs, "input-format", "input-encoding")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -47,18 +50,18 @@ func tokenizeMain(args []string, stdin io.Reader, stdout, stderr io.Writer) erro
 		return err
 	}
 	*out = sh.Output(*out)
-	sink, err := formats.NewSink(*out, *format, stdout)
+	sink, err := formats.NewSink(*out, *encoding, stdout)
 	if err != nil {
 		return err
 	}
 	start := time.Now()
-	enc, err := o.Encoder()
+	enc, err := o.Finish()
 	if err != nil {
 		return err
 	}
 	var st encode.Stats
 	err = formats.WriteRecords(sink, formats.TokenCodec, func(w *formats.Writer[formats.Token]) error {
-		st, err = enc.Run(encode.Stream{Paths: cli.Inputs(fs), InputFormat: o.InputFormat, Stdin: stdin,
+		st, err = enc.Run(encode.Stream{Paths: cli.Inputs(fs), InputEncoding: o.InputEncoding, Stdin: stdin,
 			Workers: *workers, SkipInvalid: *skipBad, Log: stderr, Shard: sh}, w)
 		if err == nil && st.Written == 0 && sh.Whole() { // a shard may be empty; the whole input may not
 			err = fmt.Errorf("no record left to write (%d read: %d empty answers, %d too long, %d invalid)",

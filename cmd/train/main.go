@@ -31,7 +31,8 @@ func trainMain(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var f training.Flags
 	var tf cli.Torch
 	f.Register(fs)
-	tf.Flags(fs)
+	tf.Register(fs)
+	cli.Alias(fs, "kind", "objective")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -142,9 +142,19 @@ type Torch struct {
 	Threads int
 }
 
-// Flags adds --device, --dtype and --threads to fs.
-func (t *Torch) Flags(fs *pflag.FlagSet) {
+// Register binds t to --device, --dtype and --threads.
+func (t *Torch) Register(fs *pflag.FlagSet) {
 	fs.StringVar(&t.Device, "device", "cpu", "cpu, cuda or cuda:N")
 	fs.StringVar(&t.DType, "dtype", "auto", "compute dtype: auto (f32 on CPU, the checkpoint's on GPU), f32, bf16 or f16")
 	fs.IntVar(&t.Threads, "threads", 0, "libtorch CPU threads (0: libtorch's default)")
+}
+
+// Alias keeps old working as another name of the flag called name, for
+// scripts written before the rename: the same value, hidden from --help,
+// and "Flag --old has been deprecated, use --name" on stderr when used.
+// Each tool's main.go names its own, after the flag groups are registered.
+func Alias(fs *pflag.FlagSet, old, name string) {
+	f := fs.Lookup(name)
+	fs.Var(f.Value, old, f.Usage)
+	fs.MarkDeprecated(old, "use --"+name)
 }

@@ -1,8 +1,9 @@
 // Package corpus reads the training data people bring, in the shapes they
 // bring it, and hands tokenize one normalised Example at a time.
 //
-// Files: a JSON array, JSON Lines, CSV with a header row, or plain text (one
-// document per non-empty line, for continued pre-training). Record shapes,
+// File encodings (--input-encoding): json, a JSON array; jsonl, JSON Lines;
+// csv, CSV with a header row; txt, plain text (one document per non-empty
+// line, for continued pre-training). Record shapes,
 // recognised per record (not from the first record of a file):
 //
 //   - conversations: "conversations" or "messages", a list of turns with
@@ -24,14 +25,16 @@ import (
 	"github.com/ytrain/ytrain/internal/chat"
 )
 
-// Task is what the records are read for.
-type Task int
+// Objective is what the records are read for: a training objective
+// (tokenize and train --objective sft, cpt or text), or Prompt, the prompts
+// generate answers.
+type Objective int
 
 const (
-	SFT    Task = iota + 1 // conversations with assistant turns to train on
-	CPT                    // documents for continued pre-training
-	Text                   // plain text to encode as is
-	Prompt                 // conversations to answer; a final assistant turn is the reference
+	SFT    Objective = iota + 1 // conversations with assistant turns to train on
+	CPT                         // documents for continued pre-training
+	Text                        // plain text to encode as is
+	Prompt                      // conversations to answer; a final assistant turn is the reference
 )
 
 // Example is one input record in normalised form.
@@ -47,3 +50,20 @@ type Example struct {
 // ErrEmptyAnswer marks a record whose answer is empty: tokenize reports and
 // skips these rather than failing the run.
 var ErrEmptyAnswer = errors.New("empty answer")
+
+// ErrRecord marks an error in one record (a shape, a type, a JSON line that
+// does not parse): the records after it can still be read, and the readers'
+// All goes on to them, so that tokenize --skip-invalid can count it and
+// go on. Any other error (a file that does not open, a JSON array whose
+// syntax breaks, a read error) ends the file.
+var ErrRecord = errors.New("invalid record")
+
+// recordError is an error of one record: errors.Is(err, ErrRecord) holds,
+// and its text is the cause's alone.
+type recordError struct{ error }
+
+func (e recordError) Unwrap() error      { return e.error }
+func (recordError) Is(target error) bool { return target == ErrRecord }
+
+// badRecord marks err, which names its record, as an ErrRecord.
+func badRecord(err error) error { return recordError{err} }

@@ -2,7 +2,6 @@ package corpus
 
 import (
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,28 +11,20 @@ import (
 	"github.com/ytrain/ytrain/internal/chat"
 )
 
-func readFile(t *testing.T, name, content string, task Task) ([]*Example, error) {
+func readFile(t *testing.T, name, content string, objective Objective) ([]*Example, error) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r, err := Open(path, "auto", nil, task)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
 	var out []*Example
-	for {
-		ex, err := r.Next()
-		if err == io.EOF {
-			return out, nil
-		}
+	for ex, err := range Examples([]string{path}, "auto", nil, objective) {
 		if err != nil {
 			return out, err
 		}
 		out = append(out, ex)
 	}
+	return out, nil
 }
 
 func msgs(pairs ...string) []chat.Message {
@@ -88,7 +79,7 @@ func TestText(t *testing.T) {
 func TestErrorsNameFileAndLine(t *testing.T) {
 	cases := []struct {
 		name, file, content, want string
-		task                      Task
+		objective                 Objective
 	}{
 		{"malformed json line", "x.jsonl", `{"prompt":"p","response":"r"}` + "\n" + `{"prompt":`, "x.jsonl:2: unexpected end of JSON input", SFT},
 		{"wrong type", "x.jsonl", `{"instruction":["a"],"output":"b"}`, `x.jsonl:1: field "instruction": want a string`, SFT},
@@ -104,7 +95,7 @@ func TestErrorsNameFileAndLine(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := readFile(t, tc.file, tc.content, tc.task)
+			_, err := readFile(t, tc.file, tc.content, tc.objective)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v, want %q", err, tc.want)
 			}
@@ -116,6 +107,40 @@ func TestEmptyAnswerIsSkippable(t *testing.T) {
 	_, err := readFile(t, "x.jsonl", `{"instruction":"q","output":""}`, SFT)
 	if !errors.Is(err, ErrEmptyAnswer) {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// All goes on past an error in one record (ErrRecord), so that tokenize
+// --skip-invalid can count it, and ends at an error after which nothing can
+// be read: a JSON array whose syntax breaks gave the same error forever.
+func TestAllGoesOnPastOneRecord(t *testing.T) {
+	for _, tc := range []struct {
+		file, content string
+		want          string // one word per yield: the id, or "bad" for an ErrRecord, "END" for another error
+	}{
+		{"x.jsonl", "{\"id\":\"a\",\"text\":\"t\"}\n{\"text\":\n[1]\n{\"id\":\"b\",\"text\":3}\n{\"id\":\"c\",\"text\":\"t\"}\n", "a bad bad bad c a bad bad bad c"},
+		{"x.csv", "id,text\na,t\nb,\"t\"x\nc,\"t\xff\"\nd,t\n", "a bad bad d a bad bad d"},
+		{"x.txt", "one\n\xff\nthree\n", "x.txt:1 bad x.txt:3 x.txt:1 bad x.txt:3"},
+		{"x.json", "[{\"id\":\"a\",\"text\":\"t\"},\n7,\n{\"id\": x},\n{\"id\":\"d\",\"text\":\"t\"}]", "a bad END"},
+		{"x.json", "[{\"id\":\"a\",\"text\":\"t\"},", "a END"},
+	} {
+		path := filepath.Join(t.TempDir(), tc.file)
+		os.WriteFile(path, []byte(tc.content), 0o644)
+		var got []string
+		// a second file after it is read only if nothing ended the first
+		for ex, err := range Examples([]string{path, path}, "auto", nil, CPT) {
+			switch {
+			case errors.Is(err, ErrRecord):
+				got = append(got, "bad")
+			case err != nil:
+				got = append(got, "END")
+			default:
+				got = append(got, ex.ID)
+			}
+		}
+		if strings.Join(got, " ") != tc.want {
+			t.Errorf("%s %q: %q, want %q", tc.file, tc.content, got, tc.want)
+		}
 	}
 }
 

@@ -5,58 +5,91 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"strconv"
 
+	"github.com/ytrain/ytrain/formats"
 	"github.com/ytrain/ytrain/internal/chat"
 )
 
 // Reader yields the Examples of one input file (or stdin) in order.
 type Reader struct {
-	rs   *Records
-	task Task
+	rs        *Records
+	objective Objective
 }
 
-// Open reads path ("-" for stdin) for task; form as for OpenRecords.
-func Open(path, form string, stdin io.Reader, task Task) (*Reader, error) {
-	rs, err := OpenRecords(path, form, stdin)
+// Open reads path ("-" for stdin) for objective; encoding as for OpenRecords.
+func Open(path, encoding string, stdin io.Reader, objective Objective) (*Reader, error) {
+	rs, err := OpenRecords(path, encoding, stdin)
 	if err != nil {
 		return nil, err
 	}
-	if rs.Form() == "txt" && (task == SFT || task == Prompt) {
+	if rs.Encoding() == "txt" && (objective == SFT || objective == Prompt) {
 		rs.Close()
 		return nil, fmt.Errorf("%s: %w", rs.Name(), errNoText)
 	}
-	return &Reader{rs: rs, task: task}, nil
+	return &Reader{rs: rs, objective: objective}, nil
 }
 
 // Close closes the underlying file.
 func (r *Reader) Close() error { return r.rs.Close() }
 
 // Next returns the next Example, io.EOF at the end. Errors name FILE:LINE;
-// errors.Is(err, ErrEmptyAnswer) marks a record to report and skip.
+// errors.Is(err, ErrEmptyAnswer) marks a record to report and skip, and
+// errors.Is(err, ErrRecord) one whose next records can still be read.
 func (r *Reader) Next() (*Example, error) {
 	rec, err := r.rs.Next()
 	if err != nil {
 		return nil, err
 	}
-	ex, err := r.task.example(rec.Fields)
+	ex, err := r.objective.example(rec.Fields)
 	if err == nil {
 		ex.ID, err = rec.ID()
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", rec.Where, err)
+		return nil, badRecord(fmt.Errorf("%s: %w", rec.Where, err))
 	}
 	ex.Where = rec.Where
 	return ex, nil
 }
 
-func (task Task) example(f Fields) (*Example, error) {
+// All yields the file's Examples in turn, each with a nil error, or the
+// error that rejects one record (ErrRecord), and goes on after it; another
+// error ends the sequence.
+func (r *Reader) All() iter.Seq2[*Example, error] { return formats.Iterate(r.Next, isRecordError) }
+
+// Examples yields the Examples of every file of paths ("-": stdin) in
+// order, as Reader.All does: an error that is not one record's, or a file
+// that does not open, ends the sequence, not just its file.
+func Examples(paths []string, encoding string, stdin io.Reader, objective Objective) iter.Seq2[*Example, error] {
+	return func(yield func(*Example, error) bool) {
+		for _, p := range paths {
+			r, err := Open(p, encoding, stdin, objective)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			more := true
+			for ex, err := range r.All() {
+				if more = yield(ex, err) && (err == nil || isRecordError(err)); !more {
+					break
+				}
+			}
+			r.Close()
+			if !more {
+				return
+			}
+		}
+	}
+}
+
+func (o Objective) example(f Fields) (*Example, error) {
 	ex := &Example{}
 	var err error
 	if m, ok := f.Get("meta"); ok && string(m) != "null" {
 		ex.Meta = m // compact already
 	}
-	switch task {
+	switch o {
 	case SFT:
 		ex.Messages, err = f.conversation(true)
 		return ex, err
@@ -74,11 +107,11 @@ func (task Task) example(f Fields) (*Example, error) {
 		return ex, err
 	}
 	key := "text"
-	if !f.Has(key) && task == CPT {
+	if !f.Has(key) && o == CPT {
 		key = "output"
 	}
 	if !f.Has(key) {
-		return nil, errors.New(`no "text" field` + map[bool]string{true: ` (or "output")`}[task == CPT])
+		return nil, errors.New(`no "text" field` + map[bool]string{true: ` (or "output")`}[o == CPT])
 	}
 	if ex.Text, err = f.String(key); err != nil {
 		return nil, err

@@ -8,10 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"path/filepath"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/ytrain/ytrain/formats"
 )
 
 // Records reads the raw records of one data file (or stdin) in order: the
@@ -19,15 +22,16 @@ import (
 // evaluate alike.
 type Records struct {
 	name, base string
-	form       string
+	encoding   string
 	next       func() (*Record, error) // io.EOF at the end
 	n          int
 	closer     io.Closer
 }
 
-// OpenRecords reads path ("-" for stdin). form is "auto" (by extension, else
-// by the first non-blank byte), "json", "jsonl", "csv" or "txt".
-func OpenRecords(path, form string, stdin io.Reader) (*Records, error) {
+// OpenRecords reads path ("-" for stdin). encoding is the file encoding:
+// "auto" (by extension, else by the first non-blank byte), "json", "jsonl",
+// "csv" or "txt".
+func OpenRecords(path, encoding string, stdin io.Reader) (*Records, error) {
 	var in io.Reader = stdin
 	var closer io.Closer
 	if path != "-" {
@@ -37,7 +41,7 @@ func OpenRecords(path, form string, stdin io.Reader) (*Records, error) {
 		}
 		in, closer = f, f
 	}
-	rs, err := NewRecords(bufio.NewReaderSize(in, 1<<16), path, form)
+	rs, err := NewRecords(bufio.NewReaderSize(in, 1<<16), path, encoding)
 	if err != nil {
 		if closer != nil {
 			closer.Close()
@@ -48,39 +52,44 @@ func OpenRecords(path, form string, stdin io.Reader) (*Records, error) {
 	return rs, nil
 }
 
-// EachRecord calls fn with every record of path (as OpenRecords reads it);
-// an error of fn is returned prefixed with the record's FILE:LINE.
-func EachRecord(path, form string, stdin io.Reader, fn func(*Record) error) error {
-	rs, err := OpenRecords(path, form, stdin)
+// EachRecord calls fn with every record of path (as OpenRecords reads it)
+// and stops at the first error, a record's or fn's; fn's is returned
+// prefixed with the record's FILE:LINE.
+func EachRecord(path, encoding string, stdin io.Reader, fn func(*Record) error) error {
+	rs, err := OpenRecords(path, encoding, stdin)
 	if err != nil {
 		return err
 	}
 	defer rs.Close()
-	for {
-		rec, err := rs.Next()
-		if err == io.EOF {
-			return nil
-		}
+	for rec, err := range rs.All() {
 		if err != nil {
 			return err
 		}
 		if err := fn(rec); err != nil {
-			return fmt.Errorf("%s: %v", rec.Where, err)
+			return fmt.Errorf("%s: %w", rec.Where, err)
 		}
 	}
+	return nil
 }
 
+// All yields the file's records in turn, each with a nil error, or the
+// error that rejects one record (ErrRecord), and goes on after it; another
+// error ends the sequence.
+func (rs *Records) All() iter.Seq2[*Record, error] { return formats.Iterate(rs.Next, isRecordError) }
+
+func isRecordError(err error) bool { return errors.Is(err, ErrRecord) }
+
 // NewRecords reads records from br, which holds path's contents ("-":
-// stdin); see OpenRecords for form.
-func NewRecords(br *bufio.Reader, path, form string) (*Records, error) {
+// stdin); see OpenRecords for encoding.
+func NewRecords(br *bufio.Reader, path, encoding string) (*Records, error) {
 	rs := &Records{name: path, base: filepath.Base(path)}
 	if path == "-" {
 		rs.name, rs.base = "stdin", "stdin"
 	}
-	if form == "auto" || form == "" {
-		form = Sniff(path, br)
+	if encoding == "auto" || encoding == "" {
+		encoding = Sniff(path, br)
 	}
-	switch form {
+	switch encoding {
 	case "json":
 		rs.next = rs.jsonArray(br)
 	case "jsonl":
@@ -90,24 +99,29 @@ func NewRecords(br *bufio.Reader, path, form string) (*Records, error) {
 	case "txt":
 		rs.next = rs.textLines(br)
 	default:
-		return nil, fmt.Errorf("--input-format %q: want auto, json, jsonl, csv or txt", form)
+		return nil, fmt.Errorf("--input-encoding %q: want auto, json, jsonl, csv or txt", encoding)
 	}
-	rs.form = form
+	rs.encoding = encoding
 	return rs, nil
 }
 
-// Form is the file's form: "json" (an array), "jsonl", "csv" or "txt".
-func (rs *Records) Form() string { return rs.form }
+// Encoding is the file's encoding: "json" (an array), "jsonl", "csv" or "txt".
+func (rs *Records) Encoding() string { return rs.encoding }
 
 // Name is the file's name in messages ("stdin" for "-").
 func (rs *Records) Name() string { return rs.name }
 
 // Next returns the next record, io.EOF after the last. A file without any
-// record is an error.
+// record is an error. A record rejected with ErrRecord still counts in the
+// positions (Record.N) of those after it, so that the name FILE:N of a
+// record without an id is the same whether or not a bad one was skipped.
 func (rs *Records) Next() (*Record, error) {
 	r, err := rs.next()
 	if err == io.EOF && rs.n == 0 {
 		return nil, fmt.Errorf("%s: empty input (no records)", rs.name)
+	}
+	if errors.Is(err, ErrRecord) {
+		rs.n++
 	}
 	if err != nil {
 		return nil, err
@@ -125,7 +139,7 @@ func (rs *Records) Close() error {
 	return nil
 }
 
-// Sniff tells a data file's form ("json", "jsonl", "csv" or "txt") from its
+// Sniff tells a data file's encoding ("json", "jsonl", "csv" or "txt") from its
 // extension, else from the first non-blank byte, without consuming input.
 func Sniff(path string, br *bufio.Reader) string {
 	switch strings.ToLower(filepath.Ext(path)) {
@@ -185,10 +199,10 @@ func (rs *Records) jsonLines(br *bufio.Reader) func() (*Record, error) {
 		b = bytes.TrimSpace(b)
 		r := &Record{Where: rs.where(line), Raw: b}
 		if utf8.Valid(b) && b[0] != '{' {
-			return nil, fmt.Errorf("%s: want one JSON object per line (JSON Lines)", r.Where)
+			return nil, badRecord(fmt.Errorf("%s: want one JSON object per line (JSON Lines)", r.Where))
 		}
 		if r.Fields, err = ParseObject(b); err != nil {
-			return nil, fmt.Errorf("%s: %w", r.Where, err)
+			return nil, badRecord(fmt.Errorf("%s: %w", r.Where, err))
 		}
 		return r, nil
 	}
@@ -217,13 +231,16 @@ func (rs *Records) jsonArray(br *bufio.Reader) func() (*Record, error) {
 		err := dec.Decode(&raw)
 		line := lc.lineAt(dec.InputOffset())
 		if err != nil {
+			if se := (*json.SyntaxError)(nil); errors.As(err, &se) {
+				line = lc.lineAt(se.Offset) // where the syntax breaks, not where the value began
+			}
 			return nil, fmt.Errorf("%s: %v", rs.where(line), unexpectedEnd(err))
 		}
 		// name the line where the record starts, not where it ends
 		line -= bytes.Count(raw, []byte{'\n'})
 		r := &Record{Where: rs.where(line), Raw: raw}
 		if r.Fields, err = ParseObject(raw); err != nil {
-			return nil, fmt.Errorf("%s: %w", r.Where, err)
+			return nil, badRecord(fmt.Errorf("%s: %w", r.Where, err))
 		}
 		return r, nil
 	}
@@ -248,6 +265,9 @@ func (rs *Records) csvRows(br *bufio.Reader) func() (*Record, error) {
 		if err == io.EOF {
 			return nil, io.EOF
 		}
+		if pe := (*csv.ParseError)(nil); errors.As(err, &pe) { // the reader goes on at the next row
+			return nil, badRecord(fmt.Errorf("%s: %w", rs.name, err))
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", rs.name, err)
 		}
@@ -255,7 +275,7 @@ func (rs *Records) csvRows(br *bufio.Reader) func() (*Record, error) {
 		r := &Record{Where: rs.where(line), Fields: make(Fields, len(row))}
 		for i, cell := range row {
 			if !utf8.ValidString(cell) {
-				return nil, fmt.Errorf("%s: column %q: invalid UTF-8", r.Where, header[i])
+				return nil, badRecord(fmt.Errorf("%s: column %q: invalid UTF-8", r.Where, header[i]))
 			}
 			r.Fields[i] = Field{Key: strings.TrimSpace(header[i]), Value: Quote(cell)}
 		}
@@ -273,7 +293,7 @@ func (rs *Records) textLines(br *bufio.Reader) func() (*Record, error) {
 		}
 		s := strings.TrimRight(string(b), "\r\n")
 		if !utf8.ValidString(s) {
-			return nil, fmt.Errorf("%s: invalid UTF-8", rs.where(line))
+			return nil, badRecord(fmt.Errorf("%s: invalid UTF-8", rs.where(line)))
 		}
 		return &Record{Where: rs.where(line), Fields: Fields{{Key: "text", Value: Quote(s)}}}, nil
 	}
@@ -311,4 +331,4 @@ func (c *lineCounter) lineAt(off int64) int {
 	return lo + 1
 }
 
-var errNoText = errors.New("plain text has no answers to train on; use --kind cpt or a JSON/CSV file")
+var errNoText = errors.New("plain text has no answers to train on; use --objective cpt or a JSON/CSV file")

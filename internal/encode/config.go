@@ -12,25 +12,26 @@ import (
 )
 
 // Config is tokenize's flags: what to read and how to shape records.
+// Register binds them; Finish makes the Encoder they describe.
 type Config struct {
-	Tokenizer   string // tokenizer.json or a folder holding one
-	Template    string // auto, chatml, or a tokenizer_config.json path
-	Task        string // --kind: sft, cpt or text
-	InputFormat string // corpus.OpenRecords's form
-	TrainOn     string // sft: all or last
-	System      string
-	Thinking    bool
-	MaxLen      int
-	Truncate    bool
-	EOS         string // cpt: end-of-document token; "" for the config's
+	Tokenizer     string // tokenizer.json or a folder holding one
+	Template      string // auto, chatml, or a tokenizer_config.json path
+	Objective     string // sft, cpt or text
+	InputEncoding string // the files' encoding, as corpus.OpenRecords takes it
+	TrainOn       string // sft: all or last
+	System        string
+	Thinking      bool
+	MaxLen        int
+	Truncate      bool
+	EOS           string // cpt: end-of-document token; "" for the config's
 }
 
-// Flags binds c to tokenize's flags.
-func (c *Config) Flags(fs *pflag.FlagSet) {
+// Register binds c to tokenize's flags.
+func (c *Config) Register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.Tokenizer, "tokenizer", "", "tokenizer.json or a model folder holding one (required)")
 	fs.StringVar(&c.Template, "template", "auto", "chat template: auto (the tokenizer folder's tokenizer_config.json, else ChatML), chatml, or a tokenizer_config.json path")
-	fs.StringVar(&c.Task, "kind", "sft", "sft, cpt or text")
-	fs.StringVar(&c.InputFormat, "input-format", "auto", "auto, json, jsonl, csv or txt")
+	fs.StringVar(&c.Objective, "objective", "sft", "sft, cpt or text")
+	fs.StringVar(&c.InputEncoding, "input-encoding", "auto", "auto, json, jsonl, csv or txt")
 	fs.StringVar(&c.TrainOn, "train-on", "all", "sft: assistant turns to train on: all or last")
 	fs.StringVar(&c.System, "system", "", "sft: system prompt for records without their own")
 	fs.BoolVar(&c.Thinking, "thinking", false, "sft: render the template with enable_thinking=true")
@@ -39,16 +40,16 @@ func (c *Config) Flags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.EOS, "eos", "", "cpt: end-of-document token (default: the tokenizer config's eos_token)")
 }
 
-var tasks = map[string]corpus.Task{"sft": corpus.SFT, "cpt": corpus.CPT, "text": corpus.Text}
+var objectives = map[string]corpus.Objective{"sft": corpus.SFT, "cpt": corpus.CPT, "text": corpus.Text}
 
-// Encoder checks c and loads the tokenizer and template it names.
-func (c *Config) Encoder() (*Encoder, error) {
+// Finish checks c and loads the tokenizer and template it names.
+func (c *Config) Finish() (*Encoder, error) {
 	if c.Tokenizer == "" {
 		return nil, errors.New("--tokenizer is required")
 	}
-	task, ok := tasks[c.Task]
+	objective, ok := objectives[c.Objective]
 	if !ok {
-		return nil, fmt.Errorf("--kind %q: want sft, cpt or text", c.Task)
+		return nil, fmt.Errorf("--objective %q: want sft, cpt or text", c.Objective)
 	}
 	if c.TrainOn != "all" && c.TrainOn != "last" {
 		return nil, fmt.Errorf("--train-on %q: want all or last", c.TrainOn)
@@ -64,9 +65,9 @@ func (c *Config) Encoder() (*Encoder, error) {
 	if err != nil {
 		return nil, err
 	}
-	opt := Options{Task: task, LastOnly: c.TrainOn == "last", System: c.System, Thinking: c.Thinking,
+	opt := Options{Objective: objective, LastOnly: c.TrainOn == "last", System: c.System, Thinking: c.Thinking,
 		MaxLen: c.MaxLen, Truncate: c.Truncate}
-	if task == corpus.CPT {
+	if objective == corpus.CPT {
 		if opt.EOS, err = eosID(tok, tpl, c.EOS); err != nil {
 			return nil, err
 		}

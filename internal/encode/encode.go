@@ -15,13 +15,13 @@ import (
 
 // Options are the tokenize switches that shape a record.
 type Options struct {
-	Task     corpus.Task
-	LastOnly bool   // SFT: train only the last assistant turn
-	System   string // SFT: system prompt for records without their own
-	Thinking bool   // SFT: enable_thinking for the template
-	MaxLen   int    // 0 = no limit
-	Truncate bool   // cut over-long records to MaxLen instead of skipping them
-	EOS      int32  // CPT: appended to every document
+	Objective corpus.Objective
+	LastOnly  bool   // SFT: train only the last assistant turn
+	System    string // SFT: system prompt for records without their own
+	Thinking  bool   // SFT: enable_thinking for the template
+	MaxLen    int    // 0 = no limit
+	Truncate  bool   // cut over-long records to MaxLen instead of skipping them
+	EOS       int32  // CPT: appended to every document
 }
 
 // ErrTooLong marks a record over MaxLen, reported and skipped by tokenize.
@@ -43,7 +43,7 @@ func New(tok *bpe.Tokenizer, tpl *chat.Template, opt Options) *Encoder {
 func (e *Encoder) Encode(ex *corpus.Example) (*formats.Token, error) {
 	var rec *formats.Token
 	var err error
-	switch e.opt.Task {
+	switch e.opt.Objective {
 	case corpus.SFT:
 		rec, err = e.conversation(ex)
 	case corpus.CPT:

@@ -43,7 +43,7 @@ func TestGoldenConversations(t *testing.T) {
 				t.Fatal(err)
 			}
 			eot, _ := tok.TokenID(tpl.EndOfTurn())
-			enc := New(tok, tpl, Options{Task: corpus.SFT})
+			enc := New(tok, tpl, Options{Objective: corpus.SFT})
 			convs := testenv.ReadJSONL[goldenChat](t, filepath.Join(dir, "golden", "chat."+model+".jsonl"))
 			ids := testenv.ReadJSONL[goldenIDs](t, filepath.Join(dir, "golden", "chat."+model+".ids.jsonl"))
 			checked := 0
@@ -109,10 +109,10 @@ func TestMaxLen(t *testing.T) {
 		t.Fatal(err)
 	}
 	ex := &corpus.Example{ID: "x", Text: strings.Repeat("word ", 20)}
-	if _, err := New(tok, nil, Options{Task: corpus.Text, MaxLen: 5}).Encode(ex); err == nil || !strings.Contains(err.Error(), "> --max-len 5") {
+	if _, err := New(tok, nil, Options{Objective: corpus.Text, MaxLen: 5}).Encode(ex); err == nil || !strings.Contains(err.Error(), "> --max-len 5") {
 		t.Fatalf("got %v", err)
 	}
-	rec, err := New(tok, nil, Options{Task: corpus.Text, MaxLen: 5, Truncate: true}).Encode(ex)
+	rec, err := New(tok, nil, Options{Objective: corpus.Text, MaxLen: 5, Truncate: true}).Encode(ex)
 	if err != nil || len(rec.InputIDs) != 5 || rec.LossMask.Targets() != 4 {
 		t.Fatalf("got %+v, %v", rec, err)
 	}

@@ -26,7 +26,7 @@ func TestMissingBytesTargets(t *testing.T) {
 			t.Fatal(err)
 		}
 		tpl := chat.ChatML()
-		enc := New(tok, tpl, Options{Task: corpus.SFT})
+		enc := New(tok, tpl, Options{Objective: corpus.SFT})
 		missing := map[byte]bool{}
 		for _, b := range bpetest.SmolLM2Missing {
 			missing[b] = true

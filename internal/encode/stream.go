@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"math"
 	"slices"
 
@@ -15,13 +16,13 @@ import (
 
 // Stream says where examples come from and how bad ones are treated.
 type Stream struct {
-	Paths       []string // "-" is stdin
-	InputFormat string   // corpus.Open's format
-	Stdin       io.Reader
-	Workers     int
-	SkipInvalid bool      // count and skip malformed records instead of failing
-	Log         io.Writer // warnings about skipped records
-	Shard       shard.Shard
+	Paths         []string // "-" is stdin
+	InputEncoding string   // the files' encoding, as corpus.OpenRecords takes it
+	Stdin         io.Reader
+	Workers       int
+	SkipInvalid   bool      // count and skip malformed records instead of failing
+	Log           io.Writer // warnings about skipped records
+	Shard         shard.Shard
 }
 
 // Stats counts what a run did.
@@ -48,50 +49,27 @@ type job struct {
 // Run encodes every example of s into w, in input order.
 func (e *Encoder) Run(s Stream, w *formats.Writer[formats.Token]) (Stats, error) {
 	var st Stats
-	paths := s.Paths
-	if len(paths) == 0 {
-		paths = []string{"-"}
-	}
 	lo, hi, err := e.shardRange(s)
 	if err != nil {
 		return st, err
 	}
-	idx := 0 // records of all paths so far
-	var cur *corpus.Reader
-	defer func() {
-		if cur != nil {
-			cur.Close()
-		}
-	}()
-	next := func() (job, bool, error) {
-		for {
+	jobs := func(yield func(job, error) bool) {
+		idx := 0 // records of all paths so far
+		for ex, err := range e.examples(s) {
 			if idx >= hi {
-				return job{}, false, nil
+				return
 			}
-			if cur == nil {
-				if len(paths) == 0 {
-					return job{}, false, nil
-				}
-				r, err := corpus.Open(paths[0], s.InputFormat, s.Stdin, e.opt.Task)
-				if err != nil {
-					return job{}, false, err
-				}
-				cur, paths = r, paths[1:]
-			}
-			ex, err := cur.Next()
-			if err == io.EOF {
-				cur.Close()
-				cur = nil
-				continue
+			if err := s.fatal(err); err != nil {
+				yield(job{}, err)
+				return
 			}
 			if idx++; idx <= lo {
 				continue // another shard's
 			}
 			st.Read++
-			if err != nil && !errors.Is(err, corpus.ErrEmptyAnswer) && !s.SkipInvalid {
-				return job{}, false, err
+			if !yield(job{ex, err}, nil) {
+				return
 			}
-			return job{ex, err}, true, nil
 		}
 	}
 	encode := func(j job) (encoded, error) {
@@ -119,8 +97,31 @@ func (e *Encoder) Run(s Stream, w *formats.Writer[formats.Token]) (Stats, error)
 		st.Targets += int64(rec.LossMask.Targets())
 		return w.Write(rec)
 	}
-	err = ordered.Map(s.Workers, next, encode, emit)
+	err = ordered.Map(s.Workers, jobs, encode, emit)
 	return st, err
+}
+
+// examples yields the examples of s's files ("-": stdin), and the errors of
+// the records they reject.
+func (e *Encoder) examples(s Stream) iter.Seq2[*corpus.Example, error] {
+	paths := s.Paths
+	if len(paths) == 0 {
+		paths = []string{"-"}
+	}
+	return corpus.Examples(paths, s.InputEncoding, s.Stdin, e.opt.Objective)
+}
+
+// fatal is err when it ends the run: an error that is not one record's
+// (a file that does not open or read on), or a record's that is neither an
+// empty answer nor skipped by SkipInvalid. The others are counted.
+func (s Stream) fatal(err error) error {
+	switch {
+	case err == nil, errors.Is(err, corpus.ErrEmptyAnswer):
+		return nil
+	case errors.Is(err, corpus.ErrRecord) && s.SkipInvalid:
+		return nil
+	}
+	return err
 }
 
 // shardRange returns the records [lo, hi) of s.Shard: a first pass over the
@@ -130,28 +131,15 @@ func (e *Encoder) shardRange(s Stream) (lo, hi int, err error) {
 	if s.Shard.Whole() {
 		return 0, math.MaxInt, nil
 	}
-	paths := s.Paths
-	if len(paths) == 0 || slices.Contains(paths, "-") {
+	if len(s.Paths) == 0 || slices.Contains(s.Paths, "-") {
 		return 0, 0, fmt.Errorf("--shard %v: the input must be files (stdin can be read only once, and sharding counts the records first)", s.Shard)
 	}
 	total := 0
-	for _, p := range paths {
-		r, err := corpus.Open(p, s.InputFormat, nil, e.opt.Task)
-		if err != nil {
+	for _, err := range e.examples(s) {
+		if err := s.fatal(err); err != nil {
 			return 0, 0, err
 		}
-		for {
-			_, err := r.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil && !errors.Is(err, corpus.ErrEmptyAnswer) && !s.SkipInvalid {
-				r.Close()
-				return 0, 0, err
-			}
-			total++
-		}
-		r.Close()
+		total++
 	}
 	lo, hi = s.Shard.Range(total)
 	return lo, hi, nil

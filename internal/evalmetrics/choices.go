@@ -160,11 +160,7 @@ func choice(rec *corpus.Record, by string) (*candidate, string, error) {
 func readChoiceScores(paths []string, stdin io.Reader, cands map[string]*candidate) error {
 	in := formats.OpenInputs(paths, stdin, formats.ScoreCodec)
 	defer in.Close()
-	for {
-		s, err := in.Next()
-		if err == io.EOF {
-			break
-		}
+	for s, err := range in.All() {
 		if err != nil {
 			return err
 		}

@@ -179,11 +179,7 @@ func ReadCurve(path string) (Curve, error) {
 	}
 	defer rs.Close()
 	c := Curve{Name: runName(path), Series: map[string][][2]float64{}}
-	for {
-		rec, err := rs.Next()
-		if err == io.EOF {
-			break
-		}
+	for rec, err := range rs.All() {
 		if err != nil {
 			return Curve{}, err
 		}

@@ -89,7 +89,7 @@ func sample(rec *corpus.Record, field string) (Sample, error) {
 type Options struct {
 	Encode       func(string) []int32 // --unit token: the model's tokenizer; nil: words
 	MaxNewTokens int                  // 0: unknown
-	FormatRegex  *regexp.Regexp       // nil: not measured
+	FormatRegex  *regexp.Regexp       // the answer format; nil: not measured
 	Schema       *Schema              // nil: not measured
 	Matcher      *Matcher             // accuracy against references
 }

@@ -26,11 +26,7 @@ func ReadHeldOut(paths []string, stdin io.Reader) (*HeldOut, error) {
 	defer in.Close()
 	h := &HeldOut{}
 	var loss, ent float64
-	for {
-		s, err := in.Next()
-		if err == io.EOF {
-			break
-		}
+	for s, err := range in.All() {
 		if err != nil {
 			return nil, err
 		}

@@ -28,7 +28,7 @@ type Matcher struct {
 }
 
 // NewMatcher checks mode: exact (equal), contains (the reference occurs in
-// the response, the original smoke test's rule), regex (the reference is an
+// the response, Y-Trainer's smoke test's rule), regex (the reference is an
 // RE2 pattern found anywhere in the response; anchor it with ^…$ for a full
 // match) or value (MatchValue: the reference and no other candidate value,
 // always normalized) or check (the record's own rules in meta.check decide,

@@ -18,12 +18,12 @@ import (
 
 // Job is what generate answers and how prompts are rendered.
 type Job struct {
-	Tokenizer   string // tokenizer.json or folder; "" for the model folder
-	Template    string // auto, chatml, or a tokenizer_config.json path
-	System      string // system prompt for records without their own
-	Thinking    bool   // render with enable_thinking=true
-	InputFormat string // corpus.OpenRecords's form
-	BatchSize   int    // prompts per batch
+	Tokenizer     string // tokenizer.json or folder; "" for the model folder
+	Template      string // auto, chatml, or a tokenizer_config.json path
+	System        string // system prompt for records without their own
+	Thinking      bool   // render with enable_thinking=true
+	InputEncoding string // the files' encoding, as corpus.OpenRecords takes it
+	BatchSize     int    // prompts per batch
 
 	Paths []string  // prompt files, "-" for Stdin
 	Stdin io.Reader // read for "-"
@@ -33,18 +33,18 @@ type Job struct {
 	tpl *chat.Template
 }
 
-// Flags binds j to generate's flags.
-func (j *Job) Flags(fs *pflag.FlagSet) {
+// Register binds j to generate's flags.
+func (j *Job) Register(fs *pflag.FlagSet) {
 	fs.StringVar(&j.Tokenizer, "tokenizer", "", "tokenizer.json or folder (default: the model folder)")
 	fs.StringVar(&j.Template, "template", "auto", "chat template: auto, chatml, or a tokenizer_config.json path")
 	fs.StringVar(&j.System, "system", "", "system prompt for records without their own")
 	fs.BoolVar(&j.Thinking, "thinking", false, "render the template with enable_thinking=true")
-	fs.StringVar(&j.InputFormat, "input-format", "auto", "auto, json, jsonl or csv")
+	fs.StringVar(&j.InputEncoding, "input-encoding", "auto", "auto, json, jsonl or csv")
 	fs.IntVar(&j.BatchSize, "batch-size", 8, "prompts per batch")
 }
 
-// Flags binds s to the sampling flags.
-func (s *Sampling) Flags(fs *pflag.FlagSet) {
+// Register binds s to the sampling flags.
+func (s *Sampling) Register(fs *pflag.FlagSet) {
 	fs.Float64Var(&s.Temperature, "temperature", 0, "sampling temperature; 0 = greedy")
 	fs.Float64Var(&s.TopP, "top-p", 1, "nucleus sampling mass")
 	fs.IntVar(&s.TopK, "top-k", 0, "sample among the k likeliest tokens (0 = all)")
@@ -129,18 +129,22 @@ func (g *Generator) Run(j Job, w io.Writer) (int, error) {
 		return nil
 	}
 	lim := g.M.Cfg.Limits()
-	for _, p := range j.Paths {
-		if err := j.each(p, func(ex *corpus.Example, ids []int32) error {
-			if err := lim.Check(seq.FromIDs(ids)); err != nil {
-				return fmt.Errorf("%s: record %q: the prompt's %w", ex.Where, ex.ID, err)
-			}
-			batch, prompts = append(batch, ex), append(prompts, ids)
-			if len(batch) == j.BatchSize {
-				return flush()
-			}
-			return nil
-		}); err != nil {
+	for ex, err := range corpus.Examples(j.Paths, j.InputEncoding, j.Stdin, corpus.Prompt) {
+		if err != nil {
 			return n, err
+		}
+		ids, err := j.render(ex)
+		if err != nil {
+			return n, err
+		}
+		if err := lim.Check(seq.FromIDs(ids)); err != nil {
+			return n, fmt.Errorf("%s: record %q: the prompt's %w", ex.Where, ex.ID, err)
+		}
+		batch, prompts = append(batch, ex), append(prompts, ids)
+		if len(batch) == j.BatchSize {
+			if err := flush(); err != nil {
+				return n, err
+			}
 		}
 	}
 	if err := flush(); err != nil {
@@ -160,31 +164,16 @@ func names(batch []*corpus.Example) string {
 	return fmt.Sprintf("records %q … %q (%s …)", batch[0].ID, batch[len(batch)-1].ID, batch[0].Where)
 }
 
-// each renders every prompt of one file with the chat template.
-func (j *Job) each(path string, fn func(*corpus.Example, []int32) error) error {
-	r, err := corpus.Open(path, j.InputFormat, j.Stdin, corpus.Prompt)
+// render is the prompt's tokens: its turns in the chat template, with the
+// job's system prompt when it has none of its own.
+func (j *Job) render(ex *corpus.Example) ([]int32, error) {
+	msgs := ex.Messages
+	if j.System != "" && msgs[0].Role != "system" {
+		msgs = append([]chat.Message{{Role: "system", Content: j.System}}, msgs...)
+	}
+	text, err := j.tpl.Render(msgs, true, chat.Options{EnableThinking: j.Thinking})
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("%s: %w", ex.Where, err)
 	}
-	defer r.Close()
-	for {
-		ex, err := r.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		msgs := ex.Messages
-		if j.System != "" && msgs[0].Role != "system" {
-			msgs = append([]chat.Message{{Role: "system", Content: j.System}}, msgs...)
-		}
-		text, err := j.tpl.Render(msgs, true, chat.Options{EnableThinking: j.Thinking})
-		if err != nil {
-			return fmt.Errorf("%s: %w", ex.Where, err)
-		}
-		if err := fn(ex, j.tok.Encode(text)); err != nil {
-			return err
-		}
-	}
+	return j.tok.Encode(text), nil
 }

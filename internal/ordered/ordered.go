@@ -3,14 +3,17 @@
 // their input (a ranked curriculum must survive tokenization).
 package ordered
 
-import "sync"
+import (
+	"iter"
+	"sync"
+)
 
-// Map calls fn on every item next yields, on workers goroutines, and calls
+// Map calls fn on every item of items, on workers goroutines, and calls
 // emit with each result in the order of the items. At most 4×workers items
 // are in flight, so memory is bounded whatever the stream length. The first
-// error from next or emit stops the run and is returned; fn's errors are
+// error from items or emit stops the run and is returned; fn's errors are
 // passed to emit alongside its result for the caller to judge.
-func Map[I, O any](workers int, next func() (I, bool, error), fn func(I) (O, error), emit func(O, error) error) error {
+func Map[I, O any](workers int, items iter.Seq2[I, error], fn func(I) (O, error), emit func(O, error) error) error {
 	if workers < 1 {
 		workers = 1
 	}
@@ -41,16 +44,15 @@ func Map[I, O any](workers int, next func() (I, bool, error), fn func(I) (O, err
 	var readErr error
 	go func() {
 		defer close(jobs)
-		for seq := 0; ; seq++ {
-			select {
-			case slots <- struct{}{}:
-			case <-stop:
+		seq := 0
+		for in, err := range items {
+			if err != nil {
+				readErr = err
 				return
 			}
-			in, ok, err := next()
-			if err != nil || !ok {
-				readErr = err
-				<-slots
+			select { // a slot first: items read but not emitted stay bounded
+			case slots <- struct{}{}:
+			case <-stop:
 				return
 			}
 			select {
@@ -58,6 +60,7 @@ func Map[I, O any](workers int, next func() (I, bool, error), fn func(I) (O, err
 			case <-stop:
 				return
 			}
+			seq++
 		}
 	}()
 	go func() { wg.Wait(); close(results) }()

@@ -2,25 +2,29 @@ package ordered
 
 import (
 	"errors"
+	"iter"
 	"math/rand"
 	"testing"
 	"time"
 )
 
-func counter(n int) func() (int, bool, error) {
-	i := 0
-	return func() (int, bool, error) {
-		if i == n {
-			return 0, false, nil
+// counter yields 1..n, then fail if it is not nil.
+func counter(n int, fail error) iter.Seq2[int, error] {
+	return func(yield func(int, error) bool) {
+		for i := 1; i <= n; i++ {
+			if !yield(i, nil) {
+				return
+			}
 		}
-		i++
-		return i, true, nil
+		if fail != nil {
+			yield(0, fail)
+		}
 	}
 }
 
 func TestOrderKept(t *testing.T) {
 	var got []int
-	err := Map(4, counter(500), func(i int) (int, error) {
+	err := Map(4, counter(500, nil), func(i int) (int, error) {
 		time.Sleep(time.Duration(rand.Intn(200)) * time.Microsecond)
 		return i * 2, nil
 	}, func(o int, err error) error {
@@ -43,7 +47,7 @@ func TestOrderKept(t *testing.T) {
 func TestErrorsStop(t *testing.T) {
 	boom := errors.New("boom")
 	n := 0
-	err := Map(3, counter(1000), func(i int) (int, error) {
+	err := Map(3, counter(1000, nil), func(i int) (int, error) {
 		if i == 10 {
 			return 0, boom
 		}
@@ -56,15 +60,9 @@ func TestErrorsStop(t *testing.T) {
 		t.Fatalf("err %v after %d results; want boom after 10", err, n)
 	}
 	readFail := errors.New("read")
-	i := 0
-	err = Map(2, func() (int, bool, error) {
-		i++
-		if i == 5 {
-			return 0, false, readFail
-		}
-		return i, true, nil
-	}, func(i int) (int, error) { return i, nil }, func(int, error) error { return nil })
-	if err != readFail {
-		t.Fatalf("got %v, want the read error", err)
+	n = 0
+	err = Map(2, counter(4, readFail), func(i int) (int, error) { return i, nil }, func(int, error) error { n++; return nil })
+	if err != readFail || n != 4 {
+		t.Fatalf("got %v after %d results, want the read error after 4", err, n)
 	}
 }

@@ -192,11 +192,7 @@ func Run(opt Options, paths []string, stdin io.Reader, emit func(*formats.Packed
 	}
 	in := formats.OpenInputs(paths, stdin, formats.TokenCodec)
 	defer in.Close()
-	for {
-		rec, err := in.Next()
-		if err == io.EOF {
-			break
-		}
+	for rec, err := range in.All() {
 		if err != nil {
 			return p.Stats, err
 		}

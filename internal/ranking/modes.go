@@ -13,9 +13,9 @@ import (
 type Mode string
 
 const (
-	Similarity Mode = "similarity" // −Pearson(entropy, loss), the original similarity_rank
-	Filtered   Mode = "filtered"   // confident-wrong token count, the original filtered_rank
-	Divergence Mode = "divergence" // the original's later loss–entropy divergence analyzer
+	Similarity Mode = "similarity" // −Pearson(entropy, loss), Y-Trainer's similarity_rank
+	Filtered   Mode = "filtered"   // confident-wrong token count, Y-Trainer's filtered_rank
+	Divergence Mode = "divergence" // Y-Trainer's later loss–entropy divergence analyzer
 	IFD        Mode = "ifd"        // mean loss with the prompt / mean loss without it
 	PPL        Mode = "ppl"        // exp(mean loss)
 )

@@ -46,7 +46,7 @@ func TestSimilarity(t *testing.T) {
 		{"loss where sure", []float32{1, 2, 3}, []float32{3, 2, 1}, 1},
 		{"loss where unsure", []float32{1, 2, 3}, []float32{1, 2, 3}, -1},
 		{"uncorrelated", []float32{0, 1, 2, 3}, []float32{1, 0, 0, 1}, 0},
-		// Defined where the original gave NaN: no spread, no correlation.
+		// Defined where Y-Trainer's code gave NaN: no spread, no correlation.
 		{"constant entropy", []float32{1, 2, 3}, []float32{2, 2, 2}, 0},
 		{"constant loss, inexact mean", []float32{0.1, 0.1, 0.1}, []float32{1, 2, 5}, 0},
 		{"one target", []float32{7}, []float32{0.1}, 0},

@@ -10,7 +10,7 @@ import (
 
 // Plan says which records to keep and in which order.
 type Plan struct {
-	Desc       bool     // highest score first (the original's default)
+	Desc       bool     // highest score first (Y-Trainer's default)
 	Interleave int      // ≥ 2: spread this many difficulty strata evenly (see Arrange)
 	DropAbove  *float64 // drop records scoring above this
 	DropWorst  float64  // drop this fraction of the highest-scoring records

@@ -108,11 +108,7 @@ func readScores(paths []string, stdin io.Reader, score Rule) (map[string]scored,
 	defer in.Close()
 	byID := map[string]scored{}
 	var ids []string
-	for {
-		s, err := in.Next()
-		if err == io.EOF {
-			return byID, ids, nil
-		}
+	for s, err := range in.All() {
 		if err != nil {
 			return nil, nil, err
 		}
@@ -126,4 +122,5 @@ func readScores(paths []string, stdin io.Reader, score Rule) (map[string]scored,
 		byID[s.ID] = scored{res, in.Where()}
 		ids = append(ids, s.ID)
 	}
+	return byID, ids, nil
 }

@@ -32,7 +32,7 @@ func scoreLine(id string, loss ...float32) string {
 }
 
 // TestRecordIDs checks that rank names records without an id exactly as
-// tokenize does (corpus), in every data form.
+// tokenize does (corpus), in every data encoding.
 func TestRecordIDs(t *testing.T) {
 	dir := t.TempDir()
 	files := []string{
@@ -46,22 +46,13 @@ func TestRecordIDs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cr, err := corpus.Open(p, "auto", nil, corpus.CPT)
-		if err != nil {
-			t.Fatal(err)
-		}
 		var want []string
-		for {
-			ex, err := cr.Next()
-			if err == io.EOF {
-				break
-			}
+		for ex, err := range corpus.Examples([]string{p}, "auto", nil, corpus.CPT) {
 			if err != nil {
 				t.Fatal(err)
 			}
 			want = append(want, ex.ID)
 		}
-		cr.Close()
 		var got []string
 		for _, r := range rs.List {
 			got = append(got, r.ID)
@@ -72,18 +63,18 @@ func TestRecordIDs(t *testing.T) {
 	}
 }
 
-func rankAndWrite(t *testing.T, opt Options, format string) (string, *Ranking) {
+func rankAndWrite(t *testing.T, opt Options, encodingFlag string) (string, *Ranking) {
 	t.Helper()
 	rk, err := Rank(opt, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	form, err := rk.Records.OutputForm(format, "", nil)
+	encoding, err := rk.Records.OutputEncoding(encodingFlag, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	if err := rk.Records.Write(&buf, form, rk.Results, rk.Order); err != nil {
+	if err := rk.Records.Write(&buf, encoding, rk.Results, rk.Order); err != nil {
 		t.Fatal(err)
 	}
 	return buf.String(), rk
@@ -93,7 +84,7 @@ func TestRankDataFile(t *testing.T) {
 	dir := t.TempDir()
 	// A pretty-printed JSON array: comes back as an array, one compact
 	// record per line, every field in its order, an old "score" replaced
-	// and each record carrying its own score (the original's bug).
+	// and each record carrying its own score (Y-Trainer's bug).
 	data := write(t, dir, "data.json", `[
   {"instruction": "a <b>", "output": "x", "score": 99},
   {"id": "k", "instruction": "b", "output": "y", "extra": {"n": [1, 2]}},
@@ -169,10 +160,10 @@ func TestRankTokenRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if form, err := rk.Records.OutputForm("", "", nil); err != nil || form != "arrow" {
-		t.Errorf("token output form %q %v, want arrow", form, err)
+	if encoding, err := rk.Records.OutputEncoding("", "", nil); err != nil || encoding != "arrow" {
+		t.Errorf("token output encoding %q %v, want arrow", encoding, err)
 	}
-	if _, err := rk.Records.OutputForm("json", "", nil); err == nil {
+	if _, err := rk.Records.OutputEncoding("json", "", nil); err == nil {
 		t.Error("token records as a JSON array accepted")
 	}
 	err = rk.Records.Write(io.Discard, "arrow", rk.Results, rk.Order)
@@ -212,7 +203,7 @@ func TestRankErrors(t *testing.T) {
 			`aa.jsonl:2: duplicate score for id "a" (first at`},
 		{"duplicate record", Options{Scores: []string{ab}, Records: []string{data, data}},
 			`d.jsonl:1: duplicate id "a" (first at`},
-		{"mixed kinds", Options{Scores: []string{ab}, Records: []string{data, write(t, dir, "t.jsonl", `{"id":"c","input_ids":[1],"loss_mask":[0]}`+"\n")}},
+		{"token and data records mixed", Options{Scores: []string{ab}, Records: []string{data, write(t, dir, "t.jsonl", `{"id":"c","input_ids":[1],"loss_mask":[0]}`+"\n")}},
 			"token records and data records cannot be ranked together"},
 		{"bad token record", Options{Scores: []string{ab}, Records: []string{write(t, dir, "bad.jsonl", `{"id":"c","input_ids":[1,2],"loss_mask":[0]}`+"\n")}},
 			`bad.jsonl:1: record "c": 2 input_ids but 1 loss_mask values`},
@@ -242,21 +233,21 @@ func TestRankErrors(t *testing.T) {
 	}
 }
 
-func TestOutputForm(t *testing.T) {
-	data := &Records{Form: "csv"}
+func TestOutputEncoding(t *testing.T) {
+	data := &Records{Encoding: "csv"}
 	for _, c := range []struct{ flag, out, want string }{
 		{"", "", "jsonl"}, {"", "x.json", "json"}, {"", "x.ndjson", "jsonl"}, {"json", "x.jsonl", "json"},
 	} {
-		if got, err := data.OutputForm(c.flag, c.out, nil); err != nil || got != c.want {
-			t.Errorf("--format %q -o %q: %q %v, want %q", c.flag, c.out, got, err, c.want)
+		if got, err := data.OutputEncoding(c.flag, c.out, nil); err != nil || got != c.want {
+			t.Errorf("--encoding %q -o %q: %q %v, want %q", c.flag, c.out, got, err, c.want)
 		}
 	}
-	if got, _ := (&Records{Form: "json"}).OutputForm("", "", nil); got != "json" {
+	if got, _ := (&Records{Encoding: "json"}).OutputEncoding("", "", nil); got != "json" {
 		t.Errorf("JSON array input: %q, want json", got)
 	}
 	for _, c := range []struct{ flag, out string }{{"arrow", ""}, {"", "x.arrow"}, {"csv", ""}} {
-		if _, err := data.OutputForm(c.flag, c.out, nil); err == nil {
-			t.Errorf("data records with --format %q -o %q accepted", c.flag, c.out)
+		if _, err := data.OutputEncoding(c.flag, c.out, nil); err == nil {
+			t.Errorf("data records with --encoding %q -o %q accepted", c.flag, c.out)
 		}
 	}
 }
@@ -283,18 +274,18 @@ func TestNonFiniteScoresWriteJSON(t *testing.T) {
 	dir := t.TempDir()
 	data := write(t, dir, "d.jsonl", `{"id":"a","text":"x"}`+"\n"+`{"id":"b","text":"y"}`+"\n")
 	scores := write(t, dir, "s.jsonl", scoreLine("a", 800)+scoreLine("b", 1))
-	for _, format := range []string{"jsonl", "json"} {
-		out, _ := rankAndWrite(t, Options{Scores: []string{scores}, Records: []string{data}, Mode: ModeOptions{Mode: PPL}}, format)
+	for _, enc := range []string{"jsonl", "json"} {
+		out, _ := rankAndWrite(t, Options{Scores: []string{scores}, Records: []string{data}, Mode: ModeOptions{Mode: PPL}}, enc)
 		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-			if format == "jsonl" && !json.Valid([]byte(line)) {
+			if enc == "jsonl" && !json.Valid([]byte(line)) {
 				t.Fatalf("invalid JSON line %s", line)
 			}
 		}
-		if format == "json" && !json.Valid([]byte(out)) {
+		if enc == "json" && !json.Valid([]byte(out)) {
 			t.Fatalf("invalid JSON %s", out)
 		}
 		if !strings.Contains(out, `"score":1.797693e+308`) {
-			t.Fatalf("%s: %s", format, out)
+			t.Fatalf("%s: %s", enc, out)
 		}
 	}
 }

@@ -20,13 +20,13 @@ type Record struct {
 	token *formats.Token
 }
 
-// Records is what ReadRecords read. Form is the first input's form: "arrow"
-// or "jsonl" for token records; "json" (an array), "jsonl", "csv" or "txt"
-// for data files.
+// Records is what ReadRecords read. Encoding is the first input's file
+// encoding: "arrow" or "jsonl" for token records; "json" (an array),
+// "jsonl", "csv" or "txt" for data files.
 type Records struct {
-	Token bool
-	Form  string
-	List  []Record
+	Token    bool
+	Encoding string
+	List     []Record
 }
 
 // ReadRecords reads the records to reorder, in order, from files ("-" is
@@ -38,12 +38,12 @@ type Records struct {
 func ReadRecords(paths []string, stdin io.Reader) (*Records, error) {
 	rs := &Records{}
 	for i, p := range paths {
-		token, form, err := readFile(p, stdin, func(r Record) { rs.List = append(rs.List, r) })
+		token, encoding, err := readFile(p, stdin, func(r Record) { rs.List = append(rs.List, r) })
 		if err != nil {
 			return nil, err
 		}
 		if i == 0 {
-			rs.Token, rs.Form = token, form
+			rs.Token, rs.Encoding = token, encoding
 		} else if token != rs.Token {
 			return nil, fmt.Errorf("%s: token records and data records cannot be ranked together", p)
 		}
@@ -51,7 +51,7 @@ func ReadRecords(paths []string, stdin io.Reader) (*Records, error) {
 	return rs, nil
 }
 
-func readFile(path string, stdin io.Reader, add func(Record)) (token bool, form string, err error) {
+func readFile(path string, stdin io.Reader, add func(Record)) (token bool, encoding string, err error) {
 	in, name := stdin, "stdin"
 	if path != "-" {
 		f, err := os.Open(path)
@@ -73,22 +73,18 @@ func readFile(path string, stdin io.Reader, add func(Record)) (token bool, form 
 	if err != nil {
 		return false, "", err
 	}
-	for n := 1; ; n++ {
-		rec, err := rs.Next()
-		if err == io.EOF {
-			return token, rs.Form(), nil
-		}
+	for rec, err := range rs.All() {
 		if err != nil {
 			return false, "", err
 		}
-		if n == 1 {
+		if rec.N == 1 {
 			token = rec.Raw != nil && rec.Fields.Has("input_ids") && rec.Fields.Has("loss_mask")
 		}
 		r := Record{Where: rec.Where}
 		if token {
 			r.token = new(formats.Token)
 			if err := json.Unmarshal(rec.Raw, r.token); err != nil {
-				return false, "", fmt.Errorf("%s: token record: %v", rec.Where, err)
+				return false, "", fmt.Errorf("%s: token record: %w", rec.Where, err)
 			}
 			if err := r.token.Validate(); err != nil {
 				return false, "", fmt.Errorf("%s: %w", rec.Where, err)
@@ -102,22 +98,12 @@ func readFile(path string, stdin io.Reader, add func(Record)) (token bool, form 
 		}
 		add(r)
 	}
+	return token, rs.Encoding(), nil
 }
 
 func readTokens(br *bufio.Reader, name string, add func(Record)) error {
-	rd, err := formats.NewReader(br, name, formats.TokenCodec)
-	if err != nil {
-		return err
-	}
-	defer rd.Close()
-	for {
-		t, err := rd.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		add(Record{ID: t.ID, Where: rd.Where(), token: t})
-	}
+	return formats.Each(br, name, formats.TokenCodec, func(t *formats.Token, where string) error {
+		add(Record{ID: t.ID, Where: where, token: t})
+		return nil
+	})
 }

@@ -20,7 +20,7 @@ func mean(xs []float64) float64 {
 
 // pearson is the correlation of x and y: the mean product of their z-scores
 // taken with the population deviation (ddof 0), i.e. the cosine of the
-// centred vectors the original computed. It is 0, not NaN, when either curve
+// centred vectors Y-Trainer's code computed. It is 0, not NaN, when either curve
 // is constant (which includes every curve of one target) or empty: a flat
 // curve says nothing about where the other one peaks.
 func pearson(x, y []float64) float64 {

@@ -14,26 +14,26 @@ import (
 	"github.com/ytrain/ytrain/internal/corpus"
 )
 
-// OutputForm resolves --format for these records. Token records are written
+// OutputEncoding resolves --encoding for these records. Token records are written
 // as token records, arrow or jsonl, defaulting as every tool does. Data
 // records stay JSON: json (an array) or jsonl, by the -o extension, else the
-// form of the input (CSV and text become JSON Lines).
-func (rs *Records) OutputForm(flag, outPath string, stdout io.Writer) (string, error) {
+// encoding of the input (CSV and text become JSON Lines).
+func (rs *Records) OutputEncoding(flag, outPath string, stdout io.Writer) (string, error) {
 	if rs.Token {
 		if flag == "json" {
-			return "", errors.New("--format json: token records are written as arrow or jsonl")
+			return "", errors.New("--encoding json: token records are written as arrow or jsonl")
 		}
-		f, err := formats.OutputFormat(flag, outPath, stdout)
+		f, err := formats.OutputEncoding(flag, outPath, stdout)
 		return f.String(), err
 	}
 	switch flag {
 	case "json", "jsonl":
 		return flag, nil
 	case "arrow":
-		return "", errors.New("--format arrow: Arrow holds token records; a data file is written as jsonl or json")
+		return "", errors.New("--encoding arrow: Arrow holds token records; a data file is written as jsonl or json")
 	case "":
 	default:
-		return "", fmt.Errorf("--format %q: want jsonl or json (or arrow for token records)", flag)
+		return "", fmt.Errorf("--encoding %q: want jsonl or json (or arrow for token records)", flag)
 	}
 	switch strings.ToLower(filepath.Ext(outPath)) {
 	case ".json":
@@ -43,22 +43,22 @@ func (rs *Records) OutputForm(flag, outPath string, stdout io.Writer) (string, e
 	case ".arrow":
 		return "", errors.New("-o *.arrow: Arrow holds token records; a data file is written as .jsonl or .json")
 	}
-	if rs.Form == "json" {
+	if rs.Encoding == "json" {
 		return "json", nil
 	}
 	return "jsonl", nil
 }
 
-// Write writes List[order[0]], List[order[1]], … in form (see OutputForm)
+// Write writes List[order[0]], List[order[1]], … in encoding (see OutputEncoding)
 // with their results attached: a data record gets "score", "rank_reason"
 // and, in divergence mode, "rank_spans" fields (replacing fields of those
 // names, so a ranked file can be ranked again); a token record gets
 // "rank_score", "rank_reason" and "rank_spans" keys in its meta object.
-func (rs *Records) Write(w io.Writer, form string, res []Result, order []int) error {
+func (rs *Records) Write(w io.Writer, encoding string, res []Result, order []int) error {
 	recs := rs.List
 	if rs.Token {
 		enc := formats.JSONL
-		if form == "arrow" {
+		if encoding == "arrow" {
 			enc = formats.Arrow
 		}
 		tw := formats.NewWriter(w, enc, formats.TokenCodec)
@@ -76,20 +76,20 @@ func (rs *Records) Write(w io.Writer, form string, res []Result, order []int) er
 		return tw.Close()
 	}
 	bw := bufio.NewWriterSize(w, 1<<16)
-	if form == "json" {
+	if encoding == "json" {
 		bw.WriteString("[\n")
 	}
 	for n, i := range order {
-		if form == "json" && n > 0 {
+		if encoding == "json" && n > 0 {
 			bw.WriteString(",\n")
 		}
 		fs := withResult(recs[i].data, res[i], "score")
 		bw.Write(fs.AppendJSON(nil))
-		if form == "jsonl" {
+		if encoding == "jsonl" {
 			bw.WriteByte('\n')
 		}
 	}
-	if form == "json" {
+	if encoding == "json" {
 		bw.WriteString("\n]\n")
 	}
 	return bw.Flush()

@@ -26,7 +26,7 @@ type layout struct {
 	stepping   Stepping
 	batchSize  int
 	tokenBatch int
-	v2Windows  bool  // windowed: the original v2's token-dropping windows
+	v2Windows  bool  // windowed: Y-Trainer v2's token-dropping windows
 	shuffle    bool  // reorder the sequences each epoch
 	seed       int64 // of the shuffle
 }

@@ -94,7 +94,7 @@ func (tr *trainer) weigh(toks []weighting.Token, res *unitResult) (local []float
 	res.weights = make([]float32, len(all))
 	tr.cfg.Weighting.Weights(all, res.weights)
 	var ok bool
-	if tr.cfg.Task == "cpt" {
+	if tr.cfg.Objective == "cpt" {
 		res.j, ok = weighting.CPTReduce(res.losses, res.weights)
 		denom = len(res.losses)
 	} else {

@@ -68,7 +68,7 @@ func (j ddpJob) config() Config {
 	case "lora fused checkpointed":
 		c.GradientCheckpointing = true
 	case "cpt full":
-		c.Task, c.LoRA, c.LR = "cpt", nil, 3e-3
+		c.Objective, c.LoRA, c.LR = "cpt", nil, 3e-3
 	case "full fused clipped":
 		c.LoRA, c.LR, c.GradClip, c.GradAccum = nil, 3e-3, 0.5, 2
 	case "long":

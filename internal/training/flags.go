@@ -34,12 +34,12 @@ func (f *Flags) Register(fs *pflag.FlagSet) {
 	*p = weighting.DefaultParams()
 	fs.StringVar(&c.Model, "model", "", "Hugging Face model folder (required)")
 	fs.StringVar(&c.Output, "output", "", "output folder: checkpoint-N/, final/, merged/, metrics.jsonl (required)")
-	fs.StringVar(&c.Task, "kind", "sft", "sft (token records) or cpt (packed rows)")
+	fs.StringVar(&c.Objective, "objective", "sft", "sft (token records) or cpt (packed rows)")
 	fs.IntVar(&c.TokenBatch, "token-batch", 10, "sft: answer tokens per optimizer step (windowed); 0 = fused")
-	fs.BoolVar(&c.V2Windows, "v2-windows", false, "sft windowed: reproduce the original v2's windows, which skip each window's last token and the remainder (for comparing numbers only)")
+	fs.BoolVar(&c.V2Windows, "v2-windows", false, "sft windowed: reproduce Y-Trainer v2's windows, which skip each window's last token and the remainder (for comparing numbers only)")
 	fs.IntVar(&c.BatchSize, "batch-size", 1, "documents (fused SFT) or packed rows (CPT) per unit")
 	fs.StringVar(&f.weighting, "weighting", "nlirg", "token weighting: "+strings.Join(weighting.Names(), ", "))
-	p.Flags(fs)
+	p.Register(fs)
 	fs.BoolVar(&f.full, "full", false, "full fine-tuning (float32 master weights) instead of LoRA")
 	fs.IntVar(&f.lora.Rank, "lora-rank", 16, "LoRA rank")
 	fs.Float64Var(&f.lora.Alpha, "lora-alpha", 32, "LoRA alpha (scale α/r)")
@@ -123,11 +123,11 @@ func (f *Flags) Finish() (*Config, error) {
 		return nil, errors.New("--output is required")
 	case len(c.Data) == 0:
 		return nil, errors.New("no training data: name token or packed record files")
-	case c.Task != "sft" && c.Task != "cpt":
-		return nil, fmt.Errorf("--kind %q: want sft or cpt", c.Task)
+	case c.Objective != "sft" && c.Objective != "cpt":
+		return nil, fmt.Errorf("--objective %q: want sft or cpt", c.Objective)
 	case c.TokenBatch < 0 || c.BatchSize < 1 || c.GradAccum < 1 || c.Epochs < 1:
 		return nil, errors.New("want --token-batch ≥ 0, --batch-size, --grad-accum and --epochs ≥ 1")
-	case c.Task == "sft" && c.TokenBatch > 0 && c.BatchSize > 1:
+	case c.Objective == "sft" && c.TokenBatch > 0 && c.BatchSize > 1:
 		return nil, errors.New("--batch-size > 1 needs fused SFT (--token-batch 0): windowed steps go one document at a time")
 	case c.Zero != 0 && c.Zero != 1:
 		return nil, fmt.Errorf("--zero %d: want 0 or 1", c.Zero)

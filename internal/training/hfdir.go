@@ -82,7 +82,7 @@ func (tr *trainer) modelCard(kind string) []byte {
 	}
 	mode := "SFT, fused (one step per batch)"
 	switch {
-	case c.Task == "cpt":
+	case c.Objective == "cpt":
 		mode = "CPT on packed rows"
 	case c.TokenBatch > 0:
 		mode = fmt.Sprintf("SFT, windowed (a step every %d answer tokens)", c.TokenBatch)

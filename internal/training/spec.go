@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -16,7 +17,7 @@ import (
 // adapters, or train another objective, so --resume compares it setting by
 // setting.
 type spec struct {
-	Task       string   `json:"task"`
+	Objective  string   `json:"objective"`
 	TokenBatch int      `json:"token_batch"`
 	V2Windows  bool     `json:"v2_windows"`
 	BatchSize  int      `json:"batch_size"` // global: --batch-size × ranks
@@ -35,10 +36,29 @@ type spec struct {
 	Optimizer  []string `json:"optimizer"` // beta1, beta2, eps, weight decay, clipping
 }
 
+// UnmarshalJSON reads a spec, and the spec of a checkpoint written before
+// the rename to "objective", which called it "task": such a run must still
+// resume.
+func (s *spec) UnmarshalJSON(b []byte) error {
+	type plain spec // without this method
+	var v struct {
+		plain
+		Task string `json:"task"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*s = spec(v.plain)
+	if s.Objective == "" {
+		s.Objective = v.Task
+	}
+	return nil
+}
+
 // specOf describes the run that cfg and seqs make.
 func (tr *trainer) specOf(seqs []*seq.Seq) spec {
 	c, m := tr.cfg, tr.m.Cfg
-	s := spec{Task: c.Task, TokenBatch: c.TokenBatch, V2Windows: c.V2Windows, BatchSize: tr.layout.batchSize,
+	s := spec{Objective: c.Objective, TokenBatch: c.TokenBatch, V2Windows: c.V2Windows, BatchSize: tr.layout.batchSize,
 		GradAccum: c.GradAccum, Shuffle: c.Shuffle, Seed: c.Seed,
 		Model: fmt.Sprintf("%s vocab %d, hidden %d, %d layers, %d/%d heads of %d, mlp %d",
 			m.Arch, m.Vocab, m.Hidden, m.Layers, m.Heads, m.KVHeads, m.HeadDim, m.Inter),
@@ -88,7 +108,7 @@ type setting struct {
 
 func (s spec) settings() []setting {
 	return []setting{
-		{"kind", s.Task, "another objective"},
+		{"objective", s.Objective, "another objective"},
 		{"token-batch", s.TokenBatch, "the data cursor counts units: another --token-batch skips or repeats data"},
 		{"v2-windows", s.V2Windows, "the data cursor counts windows"},
 		{"batch-size", s.BatchSize, "the data cursor counts units of the global batch (--batch-size × ranks): another skips or repeats data"},

@@ -1,5 +1,5 @@
 // Package training fine-tunes a decoder on token or packed records with a
-// per-token weighting (NLIRG by default): SFT windowed as the original
+// per-token weighting (NLIRG by default): SFT windowed as Y-Trainer
 // (an optimizer step every TokenBatch answer tokens) or fused (one step per
 // batch), or CPT on packed rows; LoRA or full; checkpoints that PEFT and
 // transformers load, and resumable to the step.
@@ -37,9 +37,9 @@ type Config struct {
 	Device string   // cpu, cuda, cuda:N (cuda: cuda:LOCAL_RANK among several processes)
 	DType  string   // auto, f32, bf16, f16
 
-	Task       string // sft or cpt
+	Objective  string // sft or cpt
 	TokenBatch int    // sft: answer tokens per step (windowed); 0: fused
-	V2Windows  bool   // sft windowed: the original v2's token-dropping windows
+	V2Windows  bool   // sft windowed: Y-Trainer v2's token-dropping windows
 	BatchSize  int    // sequences per unit (fused SFT, CPT)
 	Weighting  weighting.Scheme
 
@@ -170,7 +170,7 @@ func Run(cfg Config) error {
 	// the global batch: the units (and the data cursor) of one process
 	tr.layout = layout{stepping: Fused, batchSize: cfg.BatchSize * g.Size(), tokenBatch: cfg.TokenBatch,
 		v2Windows: cfg.V2Windows, shuffle: cfg.Shuffle, seed: cfg.Seed}
-	if cfg.Task == "sft" && cfg.TokenBatch > 0 {
+	if cfg.Objective == "sft" && cfg.TokenBatch > 0 {
 		tr.layout.stepping = Windowed
 	}
 	tr.perEpoch = len(tr.layout.units(seqs, 0))

@@ -75,10 +75,9 @@ func packedFixture(t *testing.T, data string) string {
 	defer f.Close()
 	w := formats.NewWriter(f, formats.JSONL, formats.PackedCodec)
 	p, _ := packing.New(packing.Options{Length: 48, Strategy: packing.NextFit}, w.Write)
-	for {
-		rec, err := in.Next()
+	for rec, err := range in.All() {
 		if err != nil {
-			break
+			t.Fatal(err)
 		}
 		rec.LossMask = make(formats.Mask, len(rec.InputIDs)) // CPT: every token but the first
 		for k := 1; k < len(rec.LossMask); k++ {
@@ -93,7 +92,7 @@ func packedFixture(t *testing.T, data string) string {
 
 func baseConfig(modelDir, data, out string) Config {
 	return Config{Model: modelDir, Data: []string{data}, Output: out, Device: "cpu", DType: "f32",
-		Task: "sft", TokenBatch: 0, BatchSize: 4, Weighting: weighting.DefaultNLIRG(),
+		Objective: "sft", TokenBatch: 0, BatchSize: 4, Weighting: weighting.DefaultNLIRG(),
 		LoRA: &model.LoRAConfig{Rank: 4, Alpha: 8, Dropout: 0.1, Targets: model.Modules},
 		LR:   2e-2, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: 0.01, Schedule: "constant", GradAccum: 1,
 		Epochs: 6, Seed: 7, MaxBadSteps: 3, Progress: nopWriter{}}
@@ -160,9 +159,9 @@ func TestLossFalls(t *testing.T) {
 		{"sft fused full", func(c *Config) { c.LoRA, c.LR = nil, 3e-3 }},
 		{"sft fused lora checkpointed", func(c *Config) { c.GradientCheckpointing = true }},
 		{"cpt full", func(c *Config) {
-			c.Task, c.Data, c.LoRA, c.LR, c.BatchSize = "cpt", []string{packed}, nil, 3e-3, 2
+			c.Objective, c.Data, c.LoRA, c.LR, c.BatchSize = "cpt", []string{packed}, nil, 3e-3, 2
 		}},
-		{"cpt lora", func(c *Config) { c.Task, c.Data, c.BatchSize = "cpt", []string{packed}, 2 }},
+		{"cpt lora", func(c *Config) { c.Objective, c.Data, c.BatchSize = "cpt", []string{packed}, 2 }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -515,7 +514,8 @@ func TestBF16(t *testing.T) {
 }
 
 // --resume refuses a run whose settings changed, naming the setting; the
-// safe ones pass with --allow-changed.
+// safe ones pass with --allow-changed. A checkpoint written before the
+// objective was called so (its spec says "task") resumes as well.
 func TestResumeRefusesChangedRun(t *testing.T) {
 	lock(t)
 	modelDir, data := fixture(t, 8)
@@ -536,7 +536,7 @@ func TestResumeRefusesChangedRun(t *testing.T) {
 		{func(c *Config) { l := *c.LoRA; l.Alpha = 16; c.LoRA = &l }, "lora is rank 4, alpha 16"},
 		{func(c *Config) { c.Data = []string{data2} }, "data is "},
 		{func(c *Config) { c.Epochs = 3 }, "epochs is 3, the run had 1: the learning-rate schedule spans the run; --allow-changed epochs continues with the new value"},
-		{func(c *Config) { c.Task = "cpt" }, "kind is cpt, the run had sft"},
+		{func(c *Config) { c.Objective = "cpt" }, "objective is cpt, the run had sft: another objective"},
 	} {
 		r := baseConfig(modelDir, data, cfg.Output)
 		r.Epochs, r.Resume = 1, ckpt
@@ -545,10 +545,22 @@ func TestResumeRefusesChangedRun(t *testing.T) {
 			t.Errorf("got %v, want %q", err, c.want)
 		}
 	}
+	state := filepath.Join(ckpt, stateFile)
+	b, err := os.ReadFile(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := strings.Replace(string(b), `"objective": "sft"`, `"task": "sft"`, 1)
+	if old == string(b) {
+		t.Fatalf("%s has no objective: %s", state, b)
+	}
+	if err := os.WriteFile(state, []byte(old), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	r := baseConfig(modelDir, data, cfg.Output)
 	r.Epochs, r.Resume, r.AllowChanged = 3, ckpt, []string{"epochs"}
 	if err := Run(r); err != nil {
-		t.Fatalf("--allow-changed epochs: %v", err)
+		t.Fatalf("--allow-changed epochs, from a checkpoint that says \"task\": %v", err)
 	}
 	if ms := metrics(t, cfg.Output); len(ms) != 6 {
 		t.Fatalf("%d steps after resuming for 3 epochs", len(ms))

@@ -11,20 +11,20 @@ const eps = 0x1p-23
 //	Threshold < L < Deadline: MaxLR·σ(−HardK·(L−HardX0)) + ε + MinLR
 //	L ≥ Deadline or NaN:      0
 //
-// The original hard-codes HardK = 1 and HardX0 = 6.2; they are fields here so
+// Y-Trainer's code hard-codes HardK = 1 and HardX0 = 6.2; they are fields here so
 // flags can move them. K and X0 only affect the first branch, MinLR only the
 // second (docs/nlirg.md §1.1).
 type NLIRG struct {
 	MaxLR, X0, MinLR, K, Threshold, Deadline float64
 	HardK, HardX0                            float64
-	// BF16 reproduces a default (bf16) run of the original (docs/nlirg.md §1.5): the loss
+	// BF16 reproduces a default (bf16) run of Y-Trainer (docs/nlirg.md §1.5): the loss
 	// is rounded to bf16, W is computed, and W is rounded to bf16. This
 	// emulates the column "W as bf16" of docs/nlirg.md §1.3, not every intermediate
-	// bf16 rounding of the original's tensor ops.
+	// bf16 rounding of Y-Trainer's tensor ops.
 	BF16 bool
 }
 
-// DefaultNLIRG returns the values every trainer of the original passes (docs/nlirg.md §1.1).
+// DefaultNLIRG returns the values every trainer in Y-Trainer passes (docs/nlirg.md §1.1).
 func DefaultNLIRG() NLIRG {
 	return NLIRG{MaxLR: 1, X0: 1.2, MinLR: 5e-8, K: 1.7, Threshold: 3, Deadline: 15, HardK: 1, HardX0: 6.2}
 }
@@ -33,8 +33,8 @@ func DefaultNLIRG() NLIRG {
 func (NLIRG) Name() string { return "nlirg" }
 
 // W is the exact weight formula of docs/nlirg.md §1.1 in float64. The comparisons are
-// exactly the original's: the threshold is inclusive on the rising branch,
-// the deadline inclusive on the cut. NaN matches no mask of the original's
+// exactly Y-Trainer's: the threshold is inclusive on the rising branch,
+// the deadline inclusive on the cut. NaN matches no mask of Y-Trainer's
 // zero-initialised output, so it weighs 0.
 func (n NLIRG) W(loss float64) float64 {
 	switch {
@@ -49,18 +49,25 @@ func (n NLIRG) W(loss float64) float64 {
 
 // Weight is W for one float32 loss as Weights stores it, with the bf16
 // rounding of docs/nlirg.md §1.5 when n.BF16 is set.
-func (n NLIRG) Weight(loss float32) float32 {
-	if !n.BF16 {
-		return float32(n.W(float64(loss)))
-	}
-	return RoundBF16(float32(n.W(float64(RoundBF16(loss)))))
-}
+func (n NLIRG) Weight(loss float32) float32 { return n.weightOver(loss, 1) }
 
 // Weights implements Scheme.
-func (n NLIRG) Weights(toks []Token, w []float32) {
+func (n NLIRG) Weights(toks []Token, w []float32) { n.weightsOver(toks, w, 1) }
+
+// weightOver is Weight of loss/s, NLIRGAuto's weight: with BF16 the
+// model's loss is rounded before it is divided, as a bf16 run's would be.
+func (n NLIRG) weightOver(loss float32, s float64) float32 {
+	if !n.BF16 {
+		return float32(n.W(float64(loss) / s))
+	}
+	return RoundBF16(float32(n.W(float64(RoundBF16(loss)) / s)))
+}
+
+// weightsOver fills w with every token's weightOver(loss, s).
+func (n NLIRG) weightsOver(toks []Token, w []float32, s float64) {
 	w = w[:len(toks)]
 	for i, t := range toks {
-		w[i] = n.Weight(t.Loss)
+		w[i] = n.weightOver(t.Loss, s)
 	}
 }
 

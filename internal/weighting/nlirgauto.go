@@ -38,22 +38,9 @@ func (NLIRGAuto) Name() string { return "nlirg-auto" }
 // W is Base.W(loss/Scale).
 func (a NLIRGAuto) W(loss float64) float64 { return a.Base.W(loss / a.Scale) }
 
-// Weight is W for one float32 loss as Weights stores it; with Base.BF16 the
-// model's loss and the weight are rounded to bf16, as NLIRG.Weight does.
-func (a NLIRGAuto) Weight(loss float32) float32 {
-	if !a.Base.BF16 {
-		return float32(a.W(float64(loss)))
-	}
-	return RoundBF16(float32(a.W(float64(RoundBF16(loss)))))
-}
-
-// Weights implements Scheme.
-func (a NLIRGAuto) Weights(toks []Token, w []float32) {
-	w = w[:len(toks)]
-	for i, t := range toks {
-		w[i] = a.Weight(t.Loss)
-	}
-}
+// Weights implements Scheme: Base's weights of the losses over Scale, with
+// Base's bf16 rounding.
+func (a NLIRGAuto) Weights(toks []Token, w []float32) { a.Base.weightsOver(toks, w, a.Scale) }
 
 // Scaled is Base with its loss constants on the model's scale: X0,
 // Threshold, HardX0 and Deadline times Scale, K and HardK divided by it.

@@ -12,7 +12,7 @@ import (
 )
 
 // writeScores writes one score record per loss slice to dir/name in format f.
-func writeScores(t *testing.T, dir, name string, f formats.Format, docs ...[]float32) string {
+func writeScores(t *testing.T, dir, name string, f formats.Encoding, docs ...[]float32) string {
 	t.Helper()
 	path := filepath.Join(dir, name)
 	out, err := os.Create(path)
@@ -153,7 +153,7 @@ func TestNewNLIRGAuto(t *testing.T) {
 	dir := t.TempDir()
 	p := DefaultParams()
 	// JSON Lines and Arrow read the same; losses spread over records.
-	for _, f := range []formats.Format{formats.JSONL, formats.Arrow} {
+	for _, f := range []formats.Encoding{formats.JSONL, formats.Arrow} {
 		l := ramp(200, 10)
 		p.Calibrate = writeScores(t, dir, "scores."+f.String(), f, l[:50], l[50:], nil)
 		s, err := New("nlirg-auto", p)

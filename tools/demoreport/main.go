@@ -229,7 +229,7 @@ func cell(v *float64, ok bool) string {
 	return fmt.Sprintf("%.2f", *v)
 }
 
-// examples shows the first test question of each kind and every arm's answer.
+// examples shows the first test question of each fact kind and every arm's answer.
 func examples(w *strings.Builder, dir string, arms []string, test string) error {
 	type q struct {
 		ID, Prompt, Reference string

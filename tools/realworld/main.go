@@ -30,7 +30,7 @@
 //     following, conversation and longform prompts, each judged by its
 //     meta.check (evaluate --match check --by meta.set)
 //   - general.heldout.val.txt, general.heldout.test.txt: held-out prose
-//     (general loss, score --kind cpt)
+//     (general loss, score of tokenize --objective cpt)
 //   - general.mix.jsonl: as many general records as training records, the
 //     base's own answers to the mix prompts (sft-mix)
 //   - domain.terms.txt: the domain's own names (intrusion into general answers)

@@ -66,7 +66,7 @@ func files(t *testing.T, dir string, tok *bpe.Tokenizer, recs []rec, loss func(r
 	if err := os.WriteFile(in.data, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	enc := encode.New(tok, chat.ChatML(), encode.Options{Task: corpus.SFT})
+	enc := encode.New(tok, chat.ChatML(), encode.Options{Objective: corpus.SFT})
 	var toks []*formats.Token
 	var scores []*formats.Score
 	for _, r := range recs {
@@ -87,7 +87,7 @@ func files(t *testing.T, dir string, tok *bpe.Tokenizer, recs []rec, loss func(r
 	return in
 }
 
-func write[T any](t *testing.T, path string, f formats.Format, c *formats.Codec[T], recs []*T) {
+func write[T any](t *testing.T, path string, f formats.Encoding, c *formats.Codec[T], recs []*T) {
 	t.Helper()
 	out, err := os.Create(path)
 	if err != nil {

@@ -13,9 +13,9 @@
 //   - general.heldout.txt: held-out prose (general loss: forgetting)
 //   - general.test.jsonl: town questions in paraphrases the corpus never used
 //     for that town ({id, prompt, reference, meta.kind "general", meta.choices})
-//   - domain.train.jsonl: alpaca SFT records teaching facts of three kinds
-//     (meta.kind): new (a drug the base never saw), conflicting (the base's
-//     corpus states another value) and consistent (the base already knows
+//   - domain.train.jsonl: alpaca SFT records teaching facts of three fact
+//     kinds (meta.kind): new (a drug the base never saw), conflicting (the
+//     base's corpus states another value) and consistent (the base already knows
 //     it), answers in heavy templates, a --noise share mislabelled
 //     (meta.noisy, meta.label)
 //   - domain.val.jsonl, domain.test.jsonl: the same facts asked in

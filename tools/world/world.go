@@ -164,7 +164,7 @@ type fact struct {
 	entity string
 	attr   *attribute
 	value  string
-	kind   string // new, conflicting, consistent (domain) or general
+	kind   string // the fact kind: new, conflicting, consistent (domain) or general
 	prior  string // the value the base's corpus states; "" for new facts
 	shown  []int  // paraphrases the pre-training corpus uses (prior facts)
 	train  []int  // paraphrases of the fine-tuning set
@@ -233,7 +233,7 @@ func newWorld(seed int64) *world {
 	return w
 }
 
-// domainFacts draws the facts the fine-tuning set teaches, n of each kind:
+// domainFacts draws the facts the fine-tuning set teaches, n of each fact kind:
 // new (an unseen drug), conflicting (a prior drug's attribute with another
 // value than the base's corpus states) and consistent (the value the base
 // already holds). Prior facts keep their unseen paraphrases as the test set;

@@ -73,7 +73,7 @@ func TestWorldIndependentOfDataSeed(t *testing.T) {
 	}
 }
 
-// Each kind means what it says against the pre-training corpus: new
+// Each fact kind means what it says against the pre-training corpus: new
 // subjects never appear in it, conflicting facts have another value there,
 // consistent facts the same one; and no test prompt is in the training data
 // or, for prior facts, in the corpus.
@@ -235,23 +235,15 @@ func TestProjectReaderReadsFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {
-		name string
-		task corpus.Task
+		name      string
+		objective corpus.Objective
 	}{
 		{"domain.train.jsonl", corpus.SFT}, {"domain.test.choices.jsonl", corpus.SFT},
 		{"domain.test.jsonl", corpus.Prompt}, {"general.test.jsonl", corpus.Prompt}, {"domain.noisy.jsonl", corpus.Prompt},
 		{"pretrain.jsonl", corpus.CPT}, {"general.heldout.txt", corpus.CPT},
 	} {
-		r, err := corpus.Open(filepath.Join(dir, c.name), "auto", nil, c.task)
-		if err != nil {
-			t.Fatal(err)
-		}
 		n := 0
-		for {
-			ex, err := r.Next()
-			if errors.Is(err, io.EOF) {
-				break
-			}
+		for ex, err := range corpus.Examples([]string{filepath.Join(dir, c.name)}, "auto", nil, c.objective) {
 			if err != nil {
 				t.Fatalf("%s: %v", c.name, err)
 			}
@@ -260,7 +252,6 @@ func TestProjectReaderReadsFiles(t *testing.T) {
 			}
 			n++
 		}
-		r.Close()
 		if n == 0 {
 			t.Errorf("%s: no records", c.name)
 		}
