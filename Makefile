@@ -7,7 +7,7 @@ PURE_TOOLS  := tokenize pack rank evaluate convert
 TORCH_TOOLS := score generate train
 TOOLS := $(PURE_TOOLS) $(TORCH_TOOLS)
 
-.PHONY: all build test demo base experiment vet fuzz bench clean
+.PHONY: all build test demo base experiment experiment-reports experiment-save vet fuzz bench clean
 
 all: build
 
@@ -48,9 +48,19 @@ demo: build
 base: build
 	$(MAKE) -C demo base
 
+# STAGE=NAME: a stage of experiment/PLAN.md into build/experiment/NAME/;
 # MODEL= DATA= GENERAL= TEST= DEVICE= run the same arms on your own model and data
 experiment: build
 	bash experiment/run.sh
+
+# every committed report of experiment/results/ whose rows are committed,
+# made again from them without training and compared byte for byte (fails
+# on a difference); experiment-save STAGE=NAME commits a finished stage's
+# rows and report from build/experiment/NAME (experiment/reports.sh)
+experiment-reports:
+	bash experiment/reports.sh check
+experiment-save:
+	bash experiment/reports.sh save $(STAGE)
 
 # every reader, FUZZTIME each (60s by default)
 FUZZTIME ?= 60s

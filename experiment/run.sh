@@ -4,62 +4,108 @@
 # then tools/expreport's report: lr chosen on the validation split, bootstrap
 # intervals clustered by fact, Holm-corrected tests of H1–H4, Pareto plots.
 #
-#   make experiment            the default grid (see below; under an hour on 2 cores)
-#   make experiment FULL=1     PLAN.md's whole grid (about 12 hours on 2 cores)
-#   make experiment FINAL=1    PLAN.md's revision 2: the final comparison
-#                              (48 runs with curves, about an hour on 2 cores)
-#   make experiment ARMS_SWEEP=1  revision 3: eaft, dft, trunc swept beside sft
-#   METHODS= LRS= NOISES= DATA_SEEDS= INIT_SEEDS= EPOCHS= override either
+#   make experiment [STAGE=NAME]   one stage of PLAN.md, named for what it
+#     compares (experiment/results/README.md has each one's runs and time):
+#     lr-sweep              revision 1, the default grid (under an hour on 2 cores)
+#     final-comparison      revision 2 (or FINAL=1): the final comparison
+#                           (48 runs with curves, 36–60 min on 2 cores)
+#     other-weightings      revision 3 (or ARMS_SWEEP=1): eaft, dft, trunc beside sft
+#     windowed-nlirg-sweep  revision 4: nlirg-win's lr sweep beside sft
+#     windowed-nlirg-final  revision 5: nlirg-win on the final comparison's seeds
+#     windowed-sft-sweep    revision 6: sft-win, nlirg-win's control, swept
+#     windowed-sft-final    revision 7: sft-win on the final comparison's seeds
+#     full-grid             (or FULL=1) PLAN.md's whole grid (about 12 hours on 2 cores)
+#   METHODS= LRS= (or ARM_LRS=) NOISES= DATA_SEEDS= INIT_SEEDS= EPOCHS= override a stage's grid
 #   make experiment MODEL=<HF folder> DATA=<SFT file> TEST=<questions with
 #     "reference"> GENERAL=<held-out text> [GENERAL_MIX=<SFT file>] [DEVICE=cuda]:
 #     the same arms on your model and data (accuracy by --match contains; no
 #     fact kinds; sft-mix only with GENERAL_MIX)
 #
+# Output: build/experiment/STAGE/ (OUT= elsewhere): runs/ and the report. The
+# committed experiment/results/STAGE/ is never written here: `make
+# experiment-save STAGE=NAME` puts a finished stage's rows and its report
+# there (experiment/reports.sh).
+#
 # Finished runs are kept: a rerun only makes what is missing (make's file
-# targets), so an interrupted experiment resumes.
+# targets), so an interrupted experiment resumes. Where PLAN.md pairs a stage
+# with another's runs, they are copied from build/experiment/<that stage>
+# when it has them (training and decoding are deterministic), else run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-OUT=${OUT:-experiment/out}
-REPORT_FLAGS=()
-if [ -n "${FINAL:-}" ]; then
-	# PLAN.md revision 2: each arm at its lr from rule 2 (the forgetting
-	# budget on the default grid's validation runs), on data seeds the
-	# selection never saw, noise 0 and 0.2, every run measured at each epoch
-	OUT=${FINAL_OUT:-experiment/final}
-	ARM_LRS=${ARM_LRS:-sft-lr1e-3 nlirg-lr5e-4 nlirg-auto-lr5e-4 sft-mix-lr1e-3}
+if [ -z "${STAGE:-}" ]; then
+	STAGE=lr-sweep
+	[ -n "${FULL:-}" ] && STAGE=full-grid
+	[ -n "${ARMS_SWEEP:-}" ] && STAGE=other-weightings
+	[ -n "${FINAL:-}" ] && STAGE=final-comparison
+fi
+# the old stage knobs' output folders (FINAL_OUT=, ARMS_OUT=) still name OUT
+OUT=${OUT:-${FINAL_OUT:-${ARMS_OUT:-build/experiment/$STAGE${MODEL:+-own-model}}}}
+FINAL=
+REUSE=() # "STAGE ARM..." : arms copied from that stage's runs
+# the default grid's sweep: 4 lrs × noise 0.2 × data seeds 1, 2 × init seed 1
+sweep() {
+	LRS=${LRS:-5e-4 1e-3 2e-3 4e-3}
+	NOISES=${NOISES:-0.2}
+	DATA_SEEDS=${DATA_SEEDS:-1 2}
+	INIT_SEEDS=${INIT_SEEDS:-1}
+}
+# revision 2's unseen seeds, every run measured at each epoch end
+final() {
+	FINAL=1
 	NOISES=${NOISES:-0 0.2}
 	DATA_SEEDS=${DATA_SEEDS:-3 4 5}
 	INIT_SEEDS=${INIT_SEEDS:-1 2}
 	CURVE=1
-	REPORT_FLAGS=(--final)
-elif [ -n "${ARMS_SWEEP:-}" ]; then
-	# PLAN.md's revision 3: the other weightings swept beside sft
-	OUT=${ARMS_OUT:-experiment/arms}
+}
+win_lrs="1.25e-4 2.5e-4 5e-4 1e-3" # revisions 4, 6: windows take many more steps, so lower lrs
+case $STAGE in
+lr-sweep)
+	METHODS=${METHODS:-sft nlirg nlirg-auto sft-mix}
+	sweep ;;
+final-comparison)
+	# each arm at its lr from rule 2 on lr-sweep's validation runs
+	ARM_LRS=${ARM_LRS:-sft-lr1e-3 nlirg-lr5e-4 nlirg-auto-lr5e-4 sft-mix-lr1e-3}
+	final ;;
+other-weightings)
 	METHODS=${METHODS:-sft eaft dft trunc}
-	LRS=${LRS:-5e-4 1e-3 2e-3 4e-3}
-	NOISES=${NOISES:-0.2}
-	DATA_SEEDS=${DATA_SEEDS:-1 2}
-	INIT_SEEDS=${INIT_SEEDS:-1}
-elif [ -n "${FULL:-}" ]; then
+	sweep
+	REUSE=("lr-sweep $(for lr in $LRS; do printf 'sft-lr%s ' "$lr"; done)") ;;
+windowed-nlirg-sweep)
+	ARM_LRS=${ARM_LRS:-sft-lr1e-3 $(for lr in $win_lrs; do printf 'nlirg-win-lr%s ' "$lr"; done)}
+	sweep
+	REUSE=("lr-sweep sft-lr1e-3") ;;
+windowed-nlirg-final)
+	ARM_LRS=${ARM_LRS:-sft-lr1e-3 nlirg-win-lr2.5e-4}
+	final
+	REUSE=("final-comparison sft-lr1e-3") ;;
+windowed-sft-sweep)
+	ARM_LRS=${ARM_LRS:-sft-lr1e-3 $(for lr in $win_lrs; do printf 'nlirg-win-lr%s sft-win-lr%s ' "$lr" "$lr"; done)}
+	sweep
+	REUSE=("windowed-nlirg-sweep sft-lr1e-3 $(for lr in $win_lrs; do printf 'nlirg-win-lr%s ' "$lr"; done)") ;;
+windowed-sft-final)
+	ARM_LRS=${ARM_LRS:-sft-lr1e-3 nlirg-win-lr2.5e-4 sft-win-lr2.5e-4}
+	final
+	REUSE=("final-comparison sft-lr1e-3" "windowed-nlirg-final nlirg-win-lr2.5e-4") ;;
+full-grid)
 	METHODS=${METHODS:-sft nlirg nlirg-auto nlirg-win eaft dft trunc sft-mix}
 	LRS=${LRS:-5e-4 1e-3 2e-3 4e-3}
 	NOISES=${NOISES:-0 0.2}
 	DATA_SEEDS=${DATA_SEEDS:-1 2 3}
-	INIT_SEEDS=${INIT_SEEDS:-1 2}
-else
-	METHODS=${METHODS:-sft nlirg nlirg-auto sft-mix}
-	LRS=${LRS:-5e-4 1e-3 2e-3 4e-3}
-	NOISES=${NOISES:-0.2}
-	DATA_SEEDS=${DATA_SEEDS:-1 2}
-	INIT_SEEDS=${INIT_SEEDS:-1}
-fi
+	INIT_SEEDS=${INIT_SEEDS:-1 2} ;;
+*)
+	echo "run.sh: STAGE=$STAGE: want lr-sweep, final-comparison, other-weightings, windowed-nlirg-sweep, windowed-nlirg-final, windowed-sft-sweep, windowed-sft-final or full-grid" >&2
+	exit 2 ;;
+esac
+# the report's flags, kept with the runs: experiment/reports.sh save commits
+# them beside the report, so it can be made again the same way
+REPORT_FLAGS=(--resample-seeds ${FINAL:+--final})
 user=()
 if [ -n "${MODEL:-}" ]; then
 	: "${DATA:?MODEL= needs DATA=<SFT file>}" "${TEST:?MODEL= needs TEST=<questions>}" "${GENERAL:?MODEL= needs GENERAL=<held-out text>}"
 	user=(BASE="$(realpath "$MODEL")" TRAIN="$(realpath "$DATA")" TEST="$(realpath "$TEST")" GENERAL="$(realpath "$GENERAL")" DEVICE="${DEVICE:-cpu}")
 	# sft-mix's general instruction records; without them demo/Makefile skips its arms
 	[ -z "${GENERAL_MIX:-}" ] || user+=(GENERAL_MIX="$(realpath "$GENERAL_MIX")")
-	NOISES=user DATA_SEEDS=1
+	NOISES=user DATA_SEEDS=1 REUSE=()
 fi
 arms=${ARM_LRS:-}
 if [ -z "$arms" ]; then
@@ -67,10 +113,28 @@ if [ -z "$arms" ]; then
 		for lr in $LRS; do arms="$arms $m-lr$lr"; done
 	done
 fi
+# reuse RUN "STAGE ARM...": seed this stage's run folder RUN from that
+# stage's, if it has one: its data, tokens, base and the named arms, times
+# kept, so make finds those arms made and only trains the others
+reuse() {
+	local run=$1 from arm f name
+	read -r from arm <<<"$2"
+	local src=build/experiment/$from/runs/$run
+	[ -d "$src" ] || return 0
+	mkdir -p "$OUT/runs/$run"
+	for f in "$src"/*; do
+		name=${f##*/}
+		if [ -d "$f" ] && [ "$name" != data ] && [ "$name" != base ] && [[ " $arm " != *" $name "* ]]; then
+			continue
+		fi
+		[ -e "$OUT/runs/$run/$name" ] || cp -a "$f" "$OUT/runs/$run/"
+	done
+}
 for noise in $NOISES; do
 	for d in $DATA_SEEDS; do
 		for i in $INIT_SEEDS; do
-			printf '\n== noise %s, data seed %s, init seed %s: %s\n' "$noise" "$d" "$i" "$arms" >&2
+			for r in "${REUSE[@]}"; do reuse "n$noise-d$d-i$i" "$r"; done
+			printf '\n== %s: noise %s, data seed %s, init seed %s: %s\n' "$STAGE" "$noise" "$d" "$i" "$arms" >&2
 			# one libtorch thread per arm, two arms at a time: tiny models use
 			# a core each better than two threads each
 			make -C demo --no-print-directory -j"${JOBS:-2}" results THREADS="${THREADS:-1}" \
@@ -79,5 +143,6 @@ for noise in $NOISES; do
 		done
 	done
 done
-go run ./tools/expreport --resample-seeds "${REPORT_FLAGS[@]}" -o "$OUT" "$OUT/runs"
-echo "experiment: report in $OUT/report.md" >&2
+mkdir -p "$OUT" && echo "${REPORT_FLAGS[*]}" >"$OUT/expreport.flags"
+go run ./tools/expreport "${REPORT_FLAGS[@]}" -o "$OUT" "$OUT/runs"
+echo "experiment: report in $OUT/report.md; make experiment-save STAGE=$STAGE commits it with its rows" >&2

@@ -6,8 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
+	"path"
 	"regexp"
 	"sort"
 	"strconv"
@@ -114,7 +113,8 @@ type set struct {
 
 // armRun is one arm folder: n<noise>-d<data>-i<init>/<arm>.
 type armRun struct {
-	dir        string
+	runs       *runsFS // what dir is in
+	dir        string  // slash-separated, within runs
 	noise      string
 	noiseVal   float64
 	data, init int
@@ -151,30 +151,31 @@ func parseArm(name string) (method, lr string, lrVal float64, err error) {
 	return method, lr, lrVal, nil
 }
 
-// loadRuns reads every arm folder under root. An arm folder lacking a
+// loadRuns reads every arm folder of runs. An arm folder lacking a
 // required file is an error, or skipped with a warning when skip is set.
-func loadRuns(root string, skip bool, warn func(string)) ([]*armRun, *registry, error) {
-	ents, err := os.ReadDir(root)
+func loadRuns(runs *runsFS, skip bool, warn func(string)) ([]*armRun, *registry, error) {
+	root := runs.name
+	ents, err := fs.ReadDir(runs, ".")
 	if err != nil {
 		return nil, nil, err
 	}
 	g := newRegistry()
-	var runs []*armRun
+	var out []*armRun
 	for _, e := range ents {
 		if !e.IsDir() {
 			continue
 		}
 		m := runDir.FindStringSubmatch(e.Name())
 		if m == nil {
-			return nil, nil, fmt.Errorf("%s: want folders named n<noise>-d<dataseed>-i<initseed>", filepath.Join(root, e.Name()))
+			return nil, nil, fmt.Errorf("%s: want folders named n<noise>-d<dataseed>-i<initseed>", runs.show(e.Name()))
 		}
 		noiseVal, err := strconv.ParseFloat(m[1], 64)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%s: noise %q is not a number", filepath.Join(root, e.Name()), m[1])
+			return nil, nil, fmt.Errorf("%s: noise %q is not a number", runs.show(e.Name()), m[1])
 		}
 		data, _ := strconv.Atoi(m[2])
 		init, _ := strconv.Atoi(m[3])
-		arms, err := os.ReadDir(filepath.Join(root, e.Name()))
+		arms, err := fs.ReadDir(runs, e.Name())
 		if err != nil {
 			return nil, nil, err
 		}
@@ -182,28 +183,28 @@ func loadRuns(root string, skip bool, warn func(string)) ([]*armRun, *registry, 
 			if !a.IsDir() || a.Name() == "data" { // demo/Makefile keeps the run's data beside its arms
 				continue
 			}
-			dir := filepath.Join(root, e.Name(), a.Name())
+			dir := path.Join(e.Name(), a.Name())
 			method, lr, lrVal, err := parseArm(a.Name())
 			if err != nil {
-				return nil, nil, fmt.Errorf("%s: %w", dir, err)
+				return nil, nil, fmt.Errorf("%s: %w", runs.show(dir), err)
 			}
-			r := &armRun{dir: dir, noise: m[1], noiseVal: noiseVal, data: data, init: init, method: method, lr: lr, lrVal: lrVal}
+			r := &armRun{runs: runs, dir: dir, noise: m[1], noiseVal: noiseVal, data: data, init: init, method: method, lr: lr, lrVal: lrVal}
 			if err := r.load(g); err != nil {
 				var missing missingError
 				if skip && errors.As(err, &missing) {
-					warn(fmt.Sprintf("skipping %s: %v", dir, err))
+					warn(fmt.Sprintf("skipping %s: %v", runs.show(dir), err))
 					continue
 				}
 				return nil, nil, err
 			}
-			runs = append(runs, r)
+			out = append(out, r)
 		}
 	}
-	if len(runs) == 0 {
+	if len(out) == 0 {
 		return nil, nil, fmt.Errorf("%s: no runs", root)
 	}
-	sort.Slice(runs, func(i, j int) bool { return runs[i].dir < runs[j].dir })
-	return runs, g, nil
+	sort.Slice(out, func(i, j int) bool { return out[i].dir < out[j].dir })
+	return out, g, nil
 }
 
 type missingError struct{ path string }
@@ -225,14 +226,14 @@ var curveFiles = []struct{ name, file string }{
 
 // loadCurve reads the arm's curve/checkpoint-N folders, if any, by step.
 func (r *armRun) loadCurve(g *registry) error {
-	dirs, err := filepath.Glob(filepath.Join(r.dir, "curve", "checkpoint-*"))
+	dirs, err := fs.Glob(r.runs, path.Join(r.dir, "curve", "checkpoint-*"))
 	if err != nil {
 		return err
 	}
 	for _, d := range dirs {
-		step, err := strconv.Atoi(strings.TrimPrefix(filepath.Base(d), "checkpoint-"))
+		step, err := strconv.Atoi(strings.TrimPrefix(path.Base(d), "checkpoint-"))
 		if err != nil {
-			return fmt.Errorf("%s: want curve/checkpoint-<step>", d)
+			return fmt.Errorf("%s: want curve/checkpoint-<step>", r.runs.show(d))
 		}
 		p := *r
 		p.dir, p.step, p.curve = d, step, nil
@@ -249,16 +250,16 @@ func (r *armRun) loadCurve(g *registry) error {
 func (r *armRun) loadMeasures(g *registry, files []struct{ name, file string }) error {
 	r.sets = map[string]*set{}
 	for _, sf := range files {
-		name, path := sf.name, filepath.Join(r.dir, sf.file)
+		name, file := sf.name, path.Join(r.dir, sf.file)
 		var ids map[string]int // choices rows name their question, not its fact
 		if name == "choices" && r.sets["test"] != nil {
 			ids = r.sets["test"].ids
 		}
-		s, err := readSamples(path, r.data, name == "choices", ids, g)
+		s, err := readSamples(r.runs, file, r.data, name == "choices", ids, g)
 		if errors.Is(err, fs.ErrNotExist) {
 			for _, req := range required {
 				if req == name {
-					return missingError{path}
+					return missingError{r.runs.show(file)}
 				}
 			}
 			continue
@@ -268,8 +269,9 @@ func (r *armRun) loadMeasures(g *registry, files []struct{ name, file string }) 
 		}
 		r.sets[name] = s
 	}
-	path := filepath.Join(r.dir, "heldout.json")
-	b, err := os.ReadFile(path)
+	file := path.Join(r.dir, "heldout.json")
+	path := r.runs.show(file)
+	b, err := fs.ReadFile(r.runs, file)
 	if errors.Is(err, fs.ErrNotExist) {
 		return missingError{path}
 	}
@@ -315,12 +317,13 @@ type sampleRow struct {
 // readSamples sums a samples file per fact. For choices the "correct" sum
 // is chance-corrected per question: (correct − 1/k)/(1 − 1/k), whose mean
 // is (acc − 1/k)/(1 − 1/k) when k is the same for all.
-func readSamples(path string, data int, choices bool, ids map[string]int, g *registry) (*set, error) {
-	f, err := os.Open(path)
+func readSamples(runs *runsFS, file string, data int, choices bool, ids map[string]int, g *registry) (*set, error) {
+	f, err := runs.Open(file)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	path := runs.show(file)
 	rows := map[int]*factRow{}
 	s := &set{ids: map[string]int{}}
 	sc := bufio.NewScanner(f)

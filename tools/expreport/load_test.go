@@ -17,7 +17,11 @@ func TestReadChoices(t *testing.T) {
 	os.WriteFile(test, []byte(`{"id": "q1", "correct": true, "meta": {"fact": "a/dose", "kind": "new"}}
 {"id": "q2", "correct": false, "meta": {"fact": "b/dose", "kind": "conflicting"}}
 `), 0o644)
-	ts, err := readSamples(test, 1, false, nil, g)
+	runs, err := openRuns(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := readSamples(runs, "test.jsonl", 1, false, nil, g)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +31,7 @@ func TestReadChoices(t *testing.T) {
 {"question": "q3", "k": 2, "correct": true, "fact": "c/dose", "kind": "consistent"}
 {"question": "q4", "correct": false, "meta": {"fact": "d/dose", "kind": "new", "choices": ["1", "2", "3", "4"]}}
 `), 0o644)
-	s, err := readSamples(ch, 1, true, ts.ids, g)
+	s, err := readSamples(runs, "choices.jsonl", 1, true, ts.ids, g)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,11 +50,11 @@ func TestReadChoices(t *testing.T) {
 	os.WriteFile(ch, []byte(`{"question": "q1", "candidates": 5, "correct": true}
 {"question": "q9", "candidates": 5, "correct": true}
 `), 0o644)
-	if _, err := readSamples(ch, 1, true, ts.ids, g); err == nil || !strings.Contains(err.Error(), ch+`:2: question "q9"`) {
+	if _, err := readSamples(runs, "choices.jsonl", 1, true, ts.ids, g); err == nil || !strings.Contains(err.Error(), ch+`:2: question "q9"`) {
 		t.Errorf("error %v, want one naming line 2 and q9", err)
 	}
 	os.WriteFile(ch, []byte(`{"question": "q1", "candidates": 1, "correct": true}`), 0o644)
-	if _, err := readSamples(ch, 1, true, ts.ids, g); err == nil || !strings.Contains(err.Error(), "k ≥ 2") {
+	if _, err := readSamples(runs, "choices.jsonl", 1, true, ts.ids, g); err == nil || !strings.Contains(err.Error(), "k ≥ 2") {
 		t.Errorf("one candidate: %v", err)
 	}
 }

@@ -5,10 +5,15 @@
 // accuracy, accuracy at a forgetting budget, and H1–H4 with Holm-adjusted
 // p-values.
 //
-//	go run ./tools/expreport [-o experiment/out] [--resamples 2000] [--seed 1] [--deviations FILE]
+//	go run ./tools/expreport [-o DIR] [--resamples 2000] [--seed 1] [--deviations FILE]
 //	    [--skip-incomplete] [--resample-seeds] [--lr-rule budget|val] [--final] RUNS
+//	go run ./tools/expreport --pack FILE.tar.gz RUNS
 //
-// RUNS holds n<noise>-d<dataseed>-i<initseed>/<arm>/, arm "base" or
+// RUNS is a folder, or a .tar.gz archive of one that --pack made: the files
+// the report reads, each row cut to the fields it reads (a stage's rows,
+// committed beside its report in experiment/results/STAGE/runs.tar.gz so
+// the report can be made again: experiment/reports.sh). The folder holds
+// n<noise>-d<dataseed>-i<initseed>/<arm>/, arm "base" or
 // METHOD-lrLR (split on the last "-lr"), each with
 //   - evaluate -o's per-answer rows {id, correct, seq_rep_4, truncated,
 //     meta: {fact, kind}} in domain.{test,val,trainq,noisy}.samples.jsonl
@@ -44,6 +49,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -51,12 +57,59 @@ import (
 	"github.com/ytrain/ytrain/internal/cli"
 )
 
-func main() { os.Exit(cli.Run("expreport", os.Stderr, func() error { return run(os.Args[1:], os.Stderr) })) }
+func main() {
+	os.Exit(cli.Run("expreport", os.Stderr, func() error { return run(os.Args[1:], os.Stderr) }))
+}
 
 func run(args []string, stderr io.Writer) error {
+	c, err := parseArgs(args, stderr)
+	if err != nil || c == nil { // nil: --help
+		return err
+	}
+	if c.pack != "" {
+		runs, err := openRuns(c.o.runs)
+		if err != nil {
+			return err
+		}
+		if _, _, err := loadRuns(runs, false, nil); err != nil {
+			return err
+		}
+		if err := runs.pack(c.pack); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "expreport: wrote %s from %s\n", c.pack, c.o.runs)
+		return nil
+	}
+	files, err := build(c.o, func(s string) { fmt.Fprintln(stderr, "expreport:", s) })
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(c.out, 0o755); err != nil {
+		return err
+	}
+	for _, f := range files {
+		if err := formats.WriteBytes(filepath.Join(c.out, f.name), f.data); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(stderr, "expreport: wrote %s/report.md, results.json and %d plots\n", c.out, len(files)-2)
+	return nil
+}
+
+// cmdline is what the arguments ask for: a report of o into out, or (pack
+// set) the archive of o's rows.
+type cmdline struct {
+	o         options
+	out, pack string
+}
+
+// parseArgs reads the command line; a committed report's is its
+// expreport.flags plus RUNS (experiment/reports.sh, TestCommittedReports).
+func parseArgs(args []string, stderr io.Writer) (*cmdline, error) {
 	fs := pflag.NewFlagSet("expreport", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
-	out := fs.StringP("output", "o", "experiment/out", "folder for report.md, results.json and the plots (made if missing)")
+	out := fs.StringP("output", "o", "build/experiment/report", "folder for report.md, results.json and the plots (made if missing)")
+	pack := fs.String("pack", "", "write the rows the report reads to this .tar.gz (RUNS may be such an archive as well as a folder), and no report")
 	resamples := fs.Int("resamples", 2000, "bootstrap resamples")
 	seed := fs.Uint64("seed", 1, "seed of the bootstrap's generator")
 	deviations := fs.String("deviations", "", "markdown file for the report's Deviations section")
@@ -66,41 +119,37 @@ func run(args []string, stderr io.Writer) error {
 	final := fs.Bool("final", false, "PLAN.md revision 2's final comparison: one lr per arm, H1 and H4 on test accuracy at it, curves over epochs")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
-			return nil
+			return nil, nil
 		}
-		return err
+		return nil, err
 	}
 	if fs.NArg() != 1 {
-		return errors.New("usage: expreport [-o DIR] RUNS_DIR")
+		return nil, errors.New("usage: expreport [-o DIR] RUNS (a folder or a " + archiveExt + " of one)")
 	}
 	if *rule != ruleBudget && *rule != ruleVal {
-		return fmt.Errorf("--lr-rule %q: want %s or %s", *rule, ruleBudget, ruleVal)
+		return nil, fmt.Errorf("--lr-rule %q: want %s or %s", *rule, ruleBudget, ruleVal)
 	}
 	if *resamples < 100 {
-		return fmt.Errorf("--resamples %d: want at least 100", *resamples)
+		return nil, fmt.Errorf("--resamples %d: want at least 100", *resamples)
 	}
-	o := options{runs: fs.Arg(0), resamples: *resamples, seed: *seed, skipIncomplete: *skip, resampleSeeds: *seeds, rule: *rule, final: *final}
+	c := &cmdline{out: *out, pack: *pack,
+		o: options{runs: fs.Arg(0), resamples: *resamples, seed: *seed, skipIncomplete: *skip, resampleSeeds: *seeds, rule: *rule, final: *final}}
+	if c.pack != "" {
+		if *skip {
+			return nil, errors.New("--pack: not with --skip-incomplete (the archive would hold the skipped arms' files)")
+		}
+		if !strings.HasSuffix(c.pack, archiveExt) {
+			return nil, fmt.Errorf("--pack %s: want a name ending %s (RUNS reads archives by it)", c.pack, archiveExt)
+		}
+	}
 	if *deviations != "" {
 		b, err := os.ReadFile(*deviations)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		o.deviations = string(b)
+		c.o.deviations = string(b)
 	}
-	files, err := build(o, func(s string) { fmt.Fprintln(stderr, "expreport:", s) })
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
-		return err
-	}
-	for _, f := range files {
-		if err := formats.WriteBytes(filepath.Join(*out, f.name), f.data); err != nil {
-			return err
-		}
-	}
-	fmt.Fprintf(stderr, "expreport: wrote %s/report.md, results.json and %d plots\n", *out, len(files)-2)
-	return nil
+	return c, nil
 }
 
 type file struct {
@@ -111,7 +160,11 @@ type file struct {
 // build reads the runs and makes every output file in memory, so a failure
 // leaves nothing behind.
 func build(o options, warn func(string)) ([]file, error) {
-	runs, reg, err := loadRuns(o.runs, o.skipIncomplete, warn)
+	fsys, err := openRuns(o.runs)
+	if err != nil {
+		return nil, err
+	}
+	runs, reg, err := loadRuns(fsys, o.skipIncomplete, warn)
 	if err != nil {
 		return nil, err
 	}
