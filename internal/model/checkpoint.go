@@ -46,7 +46,7 @@ func (m *Model) Backward(s *torch.Scope, ids, pos, mask *ts.Tensor, checkpointin
 	// the loss's gradient with respect to the top layer's output
 	L := len(m.Layers)
 	top := s.Add(inputs[L].MustDetach(false))
-	top.MustRequiresGrad_(true)
+	inPlace(top, func() { top.MustRequiresGrad_(true) }) // gotch's in-place ops leave the old handle behind
 	loss, err := head(s, m.FinalNorm(s, top))
 	if err != nil || loss == nil {
 		return err
@@ -59,7 +59,7 @@ func (m *Model) Backward(s *torch.Scope, ids, pos, mask *ts.Tensor, checkpointin
 	for i := L - 1; i >= 0; i-- {
 		ls := &torch.Scope{}
 		x := ls.Add(inputs[i].MustDetach(false))
-		x.MustRequiresGrad_(true)
+		inPlace(x, func() { x.MustRequiresGrad_(true) })
 		out, err := m.Block(ls, i, x, cos, sin, mask, nil)
 		if err == nil {
 			// d(Σ out·g)/dθ is exactly this layer's share of the chain rule

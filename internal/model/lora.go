@@ -87,8 +87,8 @@ func (m *Model) AttachLoRA(c LoRAConfig) (map[string]*ts.Tensor, error) {
 			if m.DType != gotch.Float {
 				a, b = a.MustTotype(m.DType, true), b.MustTotype(m.DType, true)
 			}
-			a.MustRequiresGrad_(true)
-			b.MustRequiresGrad_(true)
+			inPlace(a, func() { a.MustRequiresGrad_(true) })
+			inPlace(b, func() { b.MustRequiresGrad_(true) })
 			l.LoRA = &LoRA{A: a, B: b, scale: ts.FloatScalar(c.Alpha / float64(c.Rank)), Dropout: c.Dropout}
 			key := "base_model.model." + ModulePath(i, name)
 			out[key+".lora_A.weight"], out[key+".lora_B.weight"] = a, b
