@@ -26,7 +26,9 @@ import (
 	"github.com/ytrain/ytrain/internal/corpus"
 )
 
-func main() { os.Exit(cli.Run("demoreport", os.Stderr, func() error { return run(os.Args[1:], os.Stdout) })) }
+func main() {
+	os.Exit(cli.Run("demoreport", os.Stderr, func() error { return run(os.Args[1:], os.Stdout) }))
+}
 
 // kinds are the fact kinds of tools/world, in the table's order.
 var kinds = []string{"new", "conflicting", "consistent"}

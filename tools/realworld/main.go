@@ -53,7 +53,9 @@ import (
 	"github.com/ytrain/ytrain/internal/cli"
 )
 
-func main() { os.Exit(cli.Run("realworld", os.Stderr, func() error { return run(os.Args[1:], os.Stderr) })) }
+func main() {
+	os.Exit(cli.Run("realworld", os.Stderr, func() error { return run(os.Args[1:], os.Stderr) }))
+}
 
 func run(args []string, stderr io.Writer) error {
 	var o options

@@ -41,7 +41,9 @@ import (
 	"github.com/ytrain/ytrain/internal/cli"
 )
 
-func main() { os.Exit(cli.Run("world", os.Stderr, func() error { return run(os.Args[1:], os.Stderr) })) }
+func main() {
+	os.Exit(cli.Run("world", os.Stderr, func() error { return run(os.Args[1:], os.Stderr) }))
+}
 
 func run(args []string, stderr io.Writer) error {
 	var o options
