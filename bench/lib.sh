@@ -1,15 +1,13 @@
 # Sourced by bench/score.sh, bench/train.sh and bench/longctx.sh: ytrain's
-# tools (bin/, make build) run on pip's torch 2.11 through build/shim-torch2,
-# put before the binaries' RUNPATH as `make test` does, and their peers run
-# on the same torch in build/venv (make venv shim-torch2; make bench makes
-# both). One thread count for both sides: THREADS (default 1).
+# tools (bin/, make build) run on the default libtorch, pip's torch 2.11
+# (build/shim), and their peers on the same torch in build/venv (make venv;
+# make bench makes both). One thread count for both sides: THREADS (default 1).
 cd "$(dirname "$0")/.."
 PY=$PWD/build/venv/bin/python
-for f in "$PY" build/shim-torch2/libgotch_tch.so bin/score bin/train; do
-	[ -e "$f" ] || { echo "$0: $f missing: run make build venv shim-torch2 (or make bench)" >&2; exit 1; }
+for f in "$PY" build/shim/libgotch_tch.so bin/score bin/train; do
+	[ -e "$f" ] || { echo "$0: $f missing: run make build venv (or make bench)" >&2; exit 1; }
 done
 THREADS=${THREADS:-1} REPS=${REPS:-3}
-export LD_LIBRARY_PATH=$PWD/build/shim-torch2${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 export OMP_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS
 export HF_HUB_OFFLINE=1 HF_HUB_DISABLE_PROGRESS_BARS=1 HF_DATASETS_DISABLE_PROGRESS_BARS=1 TRANSFORMERS_VERBOSITY=error \
 	TOKENIZERS_PARALLELISM=false PYTHONWARNINGS=ignore

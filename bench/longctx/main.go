@@ -5,8 +5,8 @@
 // row holds documents of -doc tokens (0: one document), so attention is
 // block-diagonal causal, as pack makes it.
 //
-//	go run ./bench/longctx                                   # Debian's libtorch
-//	LD_LIBRARY_PATH=build/shim-torch2 go run ./bench/longctx # pip's 2.11
+//	go run ./bench/longctx                                       # the default libtorch
+//	LD_LIBRARY_PATH=build/shim-system go run ./bench/longctx     # Debian's 1.13
 package main
 
 import (

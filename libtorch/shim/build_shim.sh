@@ -14,8 +14,10 @@
 # (libtorch/shim/) or from a dist/shim-src/ that has the C++ sources beside it.
 #
 # Environment (all optional):
-#   LIBTORCH   libtorch root (has include/ and lib/), or "python" for the torch
-#              package of $PYTHON. Unset: Debian's libtorch-dev, else python.
+#   LIBTORCH   libtorch root (has include/ and lib/), "python" for the torch
+#              package of $PYTHON, "system" for Debian's libtorch-dev.
+#              Unset: Debian's libtorch-dev, else python. (make passes
+#              build/libtorch, pip's wheel unpacked, unless told otherwise.)
 #   PYTHON     interpreter for LIBTORCH=python (default python3)
 #   GOTCH_CSRC dir with torch_api.cpp, torch_api_generated.cpp.h, stb_*.h;
 #              torch_api.h and torch_api_generated.h there or in its parent.
@@ -89,7 +91,11 @@ fi
 # ---------------------------------------------------------------- locate libtorch
 MULTIARCH=$($CXX -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
 PYTHON=${PYTHON:-python3}
-if [ -n "${LIBTORCH:-}" ] && [ "$LIBTORCH" != python ]; then
+if [ "${LIBTORCH:-}" = system ]; then
+  [ -d /usr/include/torch/csrc/api/include ] ||
+    { echo "build_shim: LIBTORCH=system: Debian's libtorch-dev is not installed (make deps LIBTORCH=system)" >&2; exit 1; }
+  TORCH_ROOT=/usr; KIND=system
+elif [ -n "${LIBTORCH:-}" ] && [ "$LIBTORCH" != python ]; then
   TORCH_ROOT=$(cd "$LIBTORCH" && pwd); KIND=libtorch
 elif [ "${LIBTORCH:-}" = python ] || ! [ -d /usr/include/torch/csrc/api/include ]; then
   TORCH_ROOT=$("$PYTHON" -c 'import os, torch; print(os.path.dirname(torch.__file__))' 2>/dev/null) ||
@@ -136,7 +142,10 @@ CUDA=${CUDA:-auto}
 if [ "$CUDA" = auto ]; then
   if [ -f "$TORCH_LIB/libtorch_cuda.so" ]; then CUDA=1; else CUDA=0; fi
 fi
-TORCH_LIBS="-ltorch -ltorch_cpu -lc10"
+# pip's libtorch.so is only NEEDS entries (libtorch_cpu, libtorch_cuda): a CPU
+# libtorch (build/libtorch) leaves it out, and so cuBLAS, cuDNN and NCCL too
+TORCH_LIBS="-ltorch_cpu -lc10"
+[ -f "$TORCH_LIB/libtorch.so" ] && TORCH_LIBS="-ltorch $TORCH_LIBS"
 [ "$CUDA" = 1 ] && TORCH_LIBS="$TORCH_LIBS -ltorch_cuda -lc10_cuda"
 
 if [ -z "${CXXSTD:-}" ]; then
