@@ -13,6 +13,9 @@ key=value pairs on stdout; the shell scripts do the comparing.
         a full forward, a backward on TOKEN_BATCH answer tokens, a step, per window)
   peers.py trl MODEL TOKENS BATCH LEN LR THREADS   TRL SFTTrainer, same LoRA, plain CE on the answers
   peers.py longctx LENGTHS DOC STEPS THREADS       one CPT step on packed rows, SDPA (bench/longctx's model)
+  peers.py generate MODEL PROMPTS OUT MAX_NEW BATCH THREADS
+        transformers' generate, greedy, left-padded batches of the chat-templated
+        prompts, as `generate`; writes {id, response} lines to OUT
 
 Timed: the work after loading the model (reading the records included, as
 ytrain's own figures include it); for training, every optimizer step but the
@@ -276,6 +279,38 @@ def longctx(lengths, doc, steps, threads):
     print(" ".join(res) + f" torch={torch.__version__}")
 
 
+def generate(model_dir, prompts, out, max_new, batch, threads):
+    import torch
+    from transformers import AutoTokenizer
+    m = load(model_dir, threads).eval()
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    tok.padding_side = "left"
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    recs = records(prompts)
+    t0 = time.perf_counter()
+    new = 0
+    with open(out, "w") as f, torch.inference_mode():
+        for i in range(0, len(recs), batch):
+            chunk = recs[i:i + batch]
+            texts = [tok.apply_chat_template([{"role": "user", "content": r["prompt"]}], tokenize=False,
+                                             add_generation_prompt=True) for r in chunk]
+            enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+            ids = m.generate(**enc, max_new_tokens=max_new, do_sample=False, pad_token_id=tok.pad_token_id)
+            for r, row in zip(chunk, ids[:, enc["input_ids"].shape[1]:].tolist()):
+                eos = m.generation_config.eos_token_id
+                eos = set(eos if isinstance(eos, list) else [eos])
+                ans = []
+                for t in row:
+                    if t in eos:
+                        break
+                    ans.append(t)
+                new += len(ans)
+                f.write(json.dumps({"id": r.get("id"), "response": tok.decode(ans)}) + "\n")
+    el = time.perf_counter() - t0
+    print(f"prompts={len(recs)} tokens={new} seconds={el:.2f} tok_s={new / el:.2f} rss_mb={vmhwm_mb():.0f}")
+
+
 def main():
     cmd, a = sys.argv[1], sys.argv[2:]
     if cmd == "make-model":
@@ -288,6 +323,8 @@ def main():
         peft_loop(a[0], a[1], a[2], int(a[3]), int(a[4]), float(a[5]), int(a[6]))
     elif cmd == "trl":
         trl_sft(a[0], a[1], int(a[2]), int(a[3]), float(a[4]), int(a[5]))
+    elif cmd == "generate":
+        generate(a[0], a[1], a[2], int(a[3]), int(a[4]), int(a[5]))
     elif cmd == "longctx":
         longctx([int(x) for x in a[0].split(",")], int(a[1]), int(a[2]), int(a[3]))
     else:

@@ -40,17 +40,19 @@ type Result struct {
 
 // Generate answers a batch of prompts (token ids). Prompts are left-padded
 // to one length; padding is its own segment, so no prompt attends to it.
+// A finished answer leaves the batch (its rows of the cache are dropped), so
+// a long answer does not keep the short ones' rows computing.
 func (g *Generator) Generate(prompts [][]int32) ([]Result, error) {
 	if g.rng == nil {
 		g.rng = rand.New(rand.NewSource(g.Sampling.Seed))
 	}
 	seqs := make([]*seq.Seq, len(prompts))
-	next := make([]int64, len(prompts)) // each row's next position
+	next := make([]int64, len(prompts)) // each active row's next position
 	for b, p := range prompts {
 		seqs[b], next[b] = seq.FromIDs(p), int64(len(p))
 	}
 	cur := seq.LeftPadded(seqs) // (B, P)
-	B, S := cur.B, cur.T
+	S := cur.T
 	segK := append([]int64(nil), cur.Seg...) // (B, S): keys so far
 	cache := make([]*model.KV, len(g.M.Layers))
 	for i := range cache {
@@ -61,37 +63,46 @@ func (g *Generator) Generate(prompts [][]int32) ([]Result, error) {
 			kv.Drop()
 		}
 	}()
-	res := make([]Result, B)
-	done := 0
-	for step := 0; step < g.MaxNew && done < int(B); step++ {
-		logits, err := g.step(cur, segK, S, cache)
+	res := make([]Result, len(prompts))
+	rows := make([]int, len(prompts)) // active row → prompt
+	for b := range rows {
+		rows[b] = b
+	}
+	for step := 0; step < g.MaxNew && len(rows) > 0; step++ {
+		toks, err := g.step(cur, segK, S, cache)
 		if err != nil {
 			return nil, err
 		}
-		V := len(logits) / int(B)
-		cur = &seq.Batch{B: B, T: 1, IDs: make([]int64, B), Pos: make([]int64, B), Seg: make([]int64, B)}
-		newSegK := make([]int64, 0, B*(S+1))
+		B := int64(len(rows))
+		keep := make([]int64, 0, B) // active rows that go on
 		for b := int64(0); b < B; b++ {
-			tok := g.pick(logits[b*int64(V) : (b+1)*int64(V)])
-			r := &res[b]
-			if r.Finish == "" && g.M.Cfg.MaxPos > 0 && next[b] >= g.M.Cfg.MaxPos {
+			tok, r := toks[b], &res[rows[b]]
+			switch {
+			case g.M.Cfg.MaxPos > 0 && next[b] >= g.M.Cfg.MaxPos:
 				r.Finish = "length" // the model's positions end here
-				done++
+			case g.Stops[tok]:
+				r.Finish = "stop"
+			default:
+				r.Tokens = append(r.Tokens, tok)
+				g.Generated++
+				keep = append(keep, b)
 			}
-			if r.Finish == "" {
-				if g.Stops[tok] {
-					r.Finish = "stop"
-					done++
-				} else {
-					r.Tokens = append(r.Tokens, tok)
-					g.Generated++
-				}
-			}
-			cur.IDs[b], cur.Pos[b], cur.Seg[b] = int64(tok), next[b], 1
-			next[b]++
-			newSegK = append(append(newSegK, segK[b*S:(b+1)*S]...), 1)
 		}
-		segK, S = newSegK, S+1
+		if len(keep) < int(B) {
+			if err := g.keep(cache, keep); err != nil {
+				return nil, err
+			}
+		}
+		nb := int64(len(keep))
+		nextCur := &seq.Batch{B: nb, T: 1, IDs: make([]int64, nb), Pos: make([]int64, nb), Seg: make([]int64, nb)}
+		newSegK := make([]int64, 0, nb*(S+1))
+		newRows, newNext := rows[:0:0], next[:0:0]
+		for i, b := range keep {
+			nextCur.IDs[i], nextCur.Pos[i], nextCur.Seg[i] = int64(toks[b]), next[b], 1
+			newSegK = append(append(newSegK, segK[b*S:(b+1)*S]...), 1)
+			newRows, newNext = append(newRows, rows[b]), append(newNext, next[b]+1)
+		}
+		cur, segK, S, rows, next = nextCur, newSegK, S+1, newRows, newNext
 	}
 	for b := range res {
 		if res[b].Finish == "" {
@@ -101,10 +112,28 @@ func (g *Generator) Generate(prompts [][]int32) ([]Result, error) {
 	return res, nil
 }
 
+// keep keeps the cache rows of the answers that go on.
+func (g *Generator) keep(cache []*model.KV, keep []int64) error {
+	if len(keep) == 0 {
+		return nil // the batch is done
+	}
+	idx, err := torch.Int64s(keep, g.M.Device, int64(len(keep)))
+	if err != nil {
+		return err
+	}
+	defer idx.MustDrop()
+	for _, kv := range cache {
+		if err := kv.Keep(idx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // step runs the new positions of b (B, T) against the cache, whose keys so
-// far have segments segK (B, S), and returns the float32 logits of each
-// row's last position, (B·V).
-func (g *Generator) step(b *seq.Batch, segK []int64, S int64, cache []*model.KV) ([]float32, error) {
+// far have segments segK (B, S), and returns each row's next token. Greedy
+// picks on the device, so only B ids come back, not (B, V) logits.
+func (g *Generator) step(b *seq.Batch, segK []int64, S int64, cache []*model.KV) ([]int32, error) {
 	s := &torch.Scope{}
 	defer s.Drop()
 	dev := g.M.Device
@@ -121,21 +150,36 @@ func (g *Generator) step(b *seq.Batch, segK []int64, S int64, cache []*model.KV)
 		return nil, err
 	}
 	last := s.Add(h.MustNarrow(1, b.T-1, 1, false)) // (B, 1, D)
-	return torch.Float32s(g.M.Logits(s, last))
+	logits := g.M.Logits(s, last)                   // (B, 1, V) float32
+	toks := make([]int32, b.B)
+	if g.Sampling.Temperature <= 0 {
+		am, err := logits.Argmax([]int64{-1}, false, false) // (B, 1)
+		if err != nil {
+			return nil, err
+		}
+		ids, err := torch.ReadInt64s(s.Add(am))
+		if err != nil {
+			return nil, err
+		}
+		for i, id := range ids {
+			toks[i] = int32(id)
+		}
+		return toks, nil
+	}
+	all, err := torch.Float32s(logits)
+	if err != nil {
+		return nil, err
+	}
+	V := int64(len(all)) / b.B
+	for i := range toks {
+		toks[i] = g.pick(all[int64(i)*V : int64(i+1)*V])
+	}
+	return toks, nil
 }
 
-// pick chooses a token from one row of logits.
+// pick samples a token from one row of logits (Temperature > 0).
 func (g *Generator) pick(logits []float32) int32 {
 	sp := g.Sampling
-	if sp.Temperature <= 0 {
-		best := 0
-		for i, v := range logits {
-			if v > logits[best] {
-				best = i
-			}
-		}
-		return int32(best)
-	}
 	type cand struct {
 		id int
 		p  float64
@@ -148,7 +192,10 @@ func (g *Generator) pick(logits []float32) int32 {
 	for i, v := range logits {
 		cs[i] = cand{i, math.Exp((float64(v) - mx) / sp.Temperature)}
 	}
-	sort.SliceStable(cs, func(i, j int) bool { return cs[i].p > cs[j].p })
+	// sorting the vocabulary only pays when top-k or top-p cut it
+	if (sp.TopK > 0 && sp.TopK < len(cs)) || (sp.TopP > 0 && sp.TopP < 1) {
+		sort.SliceStable(cs, func(i, j int) bool { return cs[i].p > cs[j].p })
+	}
 	if sp.TopK > 0 && sp.TopK < len(cs) {
 		cs = cs[:sp.TopK]
 	}

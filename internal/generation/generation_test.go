@@ -86,3 +86,33 @@ func TestStopsAndSampling(t *testing.T) {
 		t.Fatal("different seeds, same 12 samples")
 	}
 }
+
+// An answer that stops leaves the batch; the others go on exactly as they
+// would alone (the cache rows of each survive the selection).
+func TestFinishedRowsLeaveTheBatch(t *testing.T) {
+	m := load(t)
+	prompts := [][]int32{{5, 9, 13, 2, 7}, {40}, {1, 2, 3}, {7, 7}}
+	free := &Generator{M: m, MaxNew: 12, Stops: map[int32]bool{}}
+	first, err := free.Generate(prompts[:1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	stops := map[int32]bool{first[0].Tokens[2]: true} // the first prompt stops early
+	g := &Generator{M: m, MaxNew: 12, Stops: stops}
+	batch, err := g.Generate(prompts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if batch[0].Finish != "stop" || len(batch[0].Tokens) > 2 {
+		t.Fatalf("row 0 should stop within 3 tokens: %v", batch[0])
+	}
+	for b, p := range prompts {
+		alone, err := (&Generator{M: m, MaxNew: 12, Stops: stops}).Generate([][]int32{p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(alone[0]) != fmt.Sprint(batch[b]) {
+			t.Fatalf("row %d: in the batch %v, alone %v", b, batch[b], alone[0])
+		}
+	}
+}

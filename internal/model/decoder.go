@@ -261,13 +261,24 @@ func (m *Model) Attention(s *torch.Scope, L *Layer, x, cos, sin, mask *ts.Tensor
 	if kv != nil {
 		k, v = kv.append(s, k, v) // (B, nKV, P+T, hd)
 	}
-	if rep := c.Heads / c.KVHeads; rep > 1 { // grouped-query: each kv head serves rep query heads
+	rep := c.Heads / c.KVHeads // grouped-query: each kv head serves rep query heads
+	fold := rep > 1 && T == 1
+	switch {
+	case fold:
+		// one new position (a generation step): the rep query heads of a
+		// kv head become rep query rows of it, so the cache is read once,
+		// never copied rep times; mask (B, 1, 1, S) broadcasts over them
+		q = s.Add(q.MustReshape([]int64{B, c.KVHeads, rep, c.HeadDim}, false)) // (B, nKV, rep, hd)
+	case rep > 1:
 		k = s.Add(k.MustRepeatInterleaveSelfInt(rep, []int64{1}, nil, false)) // (B, nH, S, hd)
 		v = s.Add(v.MustRepeatInterleaveSelfInt(rep, []int64{1}, nil, false)) // (B, nH, S, hd)
 	}
-	y, err := m.attend(s, q, k, v, mask) // (B, nH, T, hd)
+	y, err := m.attend(s, q, k, v, mask) // (B, nH, T, hd); folded (B, nKV, rep, hd)
 	if err != nil {
 		return nil, err
+	}
+	if fold {
+		y = s.Add(y.MustReshape([]int64{B, c.Heads, 1, c.HeadDim}, false)) // (B, nH, 1, hd)
 	}
 	y = s.Add(s.Add(y.MustTranspose(1, 2, false)).MustContiguous(false)) // (B, T, nH, hd)
 	y = s.Add(y.MustView([]int64{B, T, c.Heads * c.HeadDim}, false))     // (B, T, nH*hd)
@@ -403,6 +414,26 @@ func (kv *KV) append(s *torch.Scope, k, v *ts.Tensor) (*ts.Tensor, *ts.Tensor) {
 		kv.K, kv.V = k.MustShallowClone(), v.MustShallowClone()
 	}
 	return kv.K, kv.V
+}
+
+// Keep keeps the rows of the cache that rows (B', int64, on the cache's
+// device) names, in that order: a finished answer leaves the batch.
+func (kv *KV) Keep(rows *ts.Tensor) error {
+	if kv.K == nil {
+		return nil
+	}
+	nk, err := kv.K.IndexSelect(0, rows, false)
+	if err != nil {
+		return err
+	}
+	nv, err := kv.V.IndexSelect(0, rows, false)
+	if err != nil {
+		nk.MustDrop()
+		return err
+	}
+	kv.Drop()
+	kv.K, kv.V = nk, nv
+	return nil
 }
 
 // Drop frees the cache.
