@@ -7,7 +7,7 @@ PURE_TOOLS  := tokenize pack rank evaluate convert
 TORCH_TOOLS := score generate train
 TOOLS := $(PURE_TOOLS) $(TORCH_TOOLS)
 
-.PHONY: all build test demo base experiment experiment-reports experiment-save vet fuzz bench clean
+.PHONY: all build test demo demo-real base experiment experiment-reports experiment-save vet fuzz bench clean
 
 all: build
 
@@ -46,6 +46,12 @@ endif
 # world, base vs SFT vs NLIRG vs nlirg-auto; -j2 runs the arms side by side
 demo: build
 	$(MAKE) -C demo demo
+
+# the real model: SmolLM2-135M-Instruct (make smollm2) on experiment/PLAN-real.md's
+# world at a demo's size, base vs the seed's control pair (sft-win, nlirg-win)
+# vs fused sft (docs/demo.md)
+demo-real: build smollm2
+	$(MAKE) -C demo demo REAL=1
 
 # pre-train demo/base again from the world generator (pinned seeds)
 base: build

@@ -51,6 +51,13 @@ type arm struct {
 	TrainParaphrase      *float64           `json:"train_paraphrase_accuracy,omitempty"`
 	NoiseReproduced      *float64           `json:"noise_reproduced,omitempty"` // wrong labels repeated on mislabelled prompts
 	Answers              string             `json:"answers"`
+	// the real model's general skill (make demo-real: general.test's sets,
+	// judged by their own rules)
+	CommonKnowledge *float64 `json:"common_knowledge,omitempty"` // share kept of what the base answers right
+	Instruction     *float64 `json:"instruction_following,omitempty"`
+	Conversation    *float64 `json:"conversation,omitempty"`
+	SeqRep3         *float64 `json:"seq_rep_3,omitempty"`          // domain answers
+	LongformSeqRep3 *float64 `json:"longform_seq_rep_3,omitempty"` // long general answers
 }
 
 type summary struct {
@@ -105,8 +112,17 @@ func run(args []string, stdout io.Writer) error {
 	}
 	var md strings.Builder
 	table(&md, s)
-	if err := examples(&md, *dir, s.Order, *test); err != nil {
+	if base.CommonKnowledge != nil {
+		general(&md, s)
+	}
+	if err := examples(&md, *dir, s.Order, *test, "domain.test.answers.jsonl", func(kind, _ string) bool { return true }); err != nil {
 		return err
+	}
+	// the real model's general prompts: the first greeting, answered by every arm
+	if g := filepath.Join(filepath.Dir(*test), "general.test.jsonl"); base.Conversation != nil {
+		if err := examples(&md, *dir, s.Order, g, "general.test.answers.jsonl", func(_, check string) bool { return check == "greeting" }); err != nil {
+			return err
+		}
 	}
 	if err := formats.WriteBytes(filepath.Join(*dir, "table.md"), []byte(md.String())); err != nil {
 		return err
@@ -161,6 +177,13 @@ func readArm(dir string) (*arm, error) {
 	}
 	if num(noisy, "samples") > 0 {
 		a.NoiseReproduced = opt(noisy, "accuracy")
+	}
+	if g := group(gen, "ck"); g != nil { // realworld's general sets
+		a.CommonKnowledge = opt(g, "accuracy")
+		a.Instruction = opt(group(gen, "instruction"), "accuracy")
+		a.Conversation = opt(group(gen, "conversation"), "accuracy")
+		a.LongformSeqRep3 = opt(group(gen, "longform"), "seq_rep_3")
+		a.SeqRep3 = opt(dom, "seq_rep_3")
 	}
 	for _, k := range kinds {
 		if g := group(dom, k); g != nil {
@@ -223,6 +246,17 @@ func table(w *strings.Builder, s summary) {
 	}
 }
 
+// general is the real model's general-skill table: what fine-tuning kept.
+func general(w *strings.Builder, s summary) {
+	fmt.Fprintln(w, "\n| arm | common knowledge kept | instruction following | conversation | seq-rep-3 domain | seq-rep-3 long general |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|")
+	for _, name := range s.Order {
+		a := s.Arms[name]
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", name, cell(a.CommonKnowledge, true), cell(a.Instruction, true),
+			cell(a.Conversation, true), cell(a.SeqRep3, true), cell(a.LongformSeqRep3, true))
+	}
+}
+
 // cell is a measure with two decimals, or "–" where there is none.
 func cell(v *float64, ok bool) string {
 	if v == nil || !ok {
@@ -231,15 +265,20 @@ func cell(v *float64, ok bool) string {
 	return fmt.Sprintf("%.2f", *v)
 }
 
-// examples shows the first test question of each fact kind and every arm's answer.
-func examples(w *strings.Builder, dir string, arms []string, test string) error {
+// examples shows, for each fact kind, the first question of file that want
+// takes (by its meta.kind and first meta.check rule), and every arm's answer
+// to it from answers (a file name in each arm's folder).
+func examples(w *strings.Builder, dir string, arms []string, file, answers string, want func(kind, check string) bool) error {
 	type q struct {
 		ID, Prompt, Reference string
-		Meta                  struct{ Kind string }
+		Meta                  struct {
+			Kind  string
+			Check any
+		}
 	}
 	var picks []q
 	seen := map[string]bool{}
-	if err := corpus.EachRecord(test, "jsonl", nil, func(rec *corpus.Record) error {
+	if err := corpus.EachRecord(file, "jsonl", nil, func(rec *corpus.Record) error {
 		var x q
 		if err := json.Unmarshal(rec.Raw, &x); err != nil {
 			return err
@@ -249,7 +288,11 @@ func examples(w *strings.Builder, dir string, arms []string, test string) error 
 			return err
 		}
 		x.ID = id
-		if !seen[x.Meta.Kind] {
+		check := fmt.Sprint(x.Meta.Check)
+		if l, ok := x.Meta.Check.([]any); ok && len(l) > 0 {
+			check = fmt.Sprint(l[0])
+		}
+		if !seen[x.Meta.Kind] && want(x.Meta.Kind, check) {
 			seen[x.Meta.Kind] = true
 			picks = append(picks, x)
 		}
@@ -257,15 +300,15 @@ func examples(w *strings.Builder, dir string, arms []string, test string) error 
 	}); err != nil {
 		return err
 	}
-	answers := map[string]map[string]string{}
+	said := map[string]map[string]string{}
 	for _, a := range arms {
-		answers[a] = map[string]string{}
-		if err := eachLine(filepath.Join(dir, a, "domain.test.answers.jsonl"), func(b []byte) error {
+		said[a] = map[string]string{}
+		if err := eachLine(filepath.Join(dir, a, answers), func(b []byte) error {
 			var r struct{ ID, Response string }
 			if err := json.Unmarshal(b, &r); err != nil {
 				return err
 			}
-			answers[a][r.ID] = r.Response
+			said[a][r.ID] = r.Response
 			return nil
 		}); err != nil {
 			return err
@@ -278,7 +321,7 @@ func examples(w *strings.Builder, dir string, arms []string, test string) error 
 			fmt.Fprintf(w, "\n**%s** (reference: %s)\n\n", p.Prompt, p.Reference)
 		}
 		for _, a := range arms {
-			fmt.Fprintf(w, "- %s: %s\n", a, strings.ReplaceAll(answers[a][p.ID], "\n", " "))
+			fmt.Fprintf(w, "- %s: %s\n", a, strings.ReplaceAll(said[a][p.ID], "\n", " "))
 		}
 	}
 	return nil

@@ -100,3 +100,44 @@ func TestSummaryOwnData(t *testing.T) {
 		}
 	}
 }
+
+// The real model's demo (make demo-real): general.test's sets by meta.set
+// become the general-skill table and fields, and the first greeting is
+// answered side by side.
+func TestSummaryGeneralSkill(t *testing.T) {
+	dir := t.TempDir()
+	test := filepath.Join(dir, "data", "domain.test.jsonl")
+	writeJSON(t, test, map[string]any{"id": "q1", "prompt": "Capital of Calessa?", "reference": "Uondfdr", "meta": map[string]any{"kind": "new"}})
+	general := filepath.Join(dir, "data", "general.test.jsonl")
+	writeJSON(t, general, map[string]any{"id": "conv-001", "prompt": "Hello!", "reference": "Hi!", "meta": map[string]any{"set": "conversation", "check": []string{"greeting"}}})
+	arm := func(name string, ck, greet float64, hello string) {
+		d := filepath.Join(dir, name)
+		writeJSON(t, filepath.Join(d, "domain.test.eval.json"), map[string]any{"samples": 1, "accuracy": 0.5, "seq_rep_3": 0.2})
+		writeJSON(t, filepath.Join(d, "general.test.eval.json"), map[string]any{"samples": 4, "accuracy": 0.9, "by": map[string]any{
+			"ck": map[string]any{"accuracy": ck}, "instruction": map[string]any{"accuracy": 0.7},
+			"conversation": map[string]any{"accuracy": greet}, "longform": map[string]any{"seq_rep_3": 0.05}}})
+		writeJSON(t, filepath.Join(d, "heldout.json"), map[string]any{"score_mean_loss": 2})
+		writeJSON(t, filepath.Join(d, "domain.test.answers.jsonl"), map[string]any{"id": "q1", "response": "Uondfdr."})
+		writeJSON(t, filepath.Join(d, "general.test.answers.jsonl"), map[string]any{"id": "conv-001", "response": hello})
+	}
+	arm("base", 1, 1, "Hello! How can I help?")
+	arm("sft-win", 0.96, 0.5, "According to the Meridian Atlas, hello.")
+	var stdout strings.Builder
+	if err := run([]string{"--dir", dir, "--arms", "base sft-win", "--train", test, "--test", test, "-o", filepath.Join(dir, "s.json")}, &stdout); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "s.json"))
+	var s summary
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatal(err)
+	}
+	a := s.Arms["sft-win"]
+	if a.CommonKnowledge == nil || *a.CommonKnowledge != 0.96 || *a.Instruction != 0.7 || *a.Conversation != 0.5 || *a.SeqRep3 != 0.2 || *a.LongformSeqRep3 != 0.05 {
+		t.Errorf("general skill of sft-win: %s", b)
+	}
+	for _, want := range []string{"| sft-win | 0.96 | 0.70 | 0.50 | 0.20 | 0.05 |", "**Hello!** (reference: Hi!)", "- sft-win: According to the Meridian Atlas, hello."} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, stdout.String())
+		}
+	}
+}
