@@ -87,6 +87,7 @@ fuzz: gotch
 bench: build venv
 	bash bench/tokenize.sh
 	bash bench/score.sh
+	bash bench/generate.sh
 	bash bench/train.sh
 	bash bench/lmhead.sh
 	bash bench/longctx.sh
