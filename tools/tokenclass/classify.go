@@ -12,6 +12,11 @@ const (
 	template = "template" // the answer's wording and the end-of-turn token
 	copied   = "copied"   // the entity, copied from the question
 	value    = "value"    // the fact's value (meta.label)
+	// --regions splits value by mention: the label's first occurrence in
+	// the answer, which the model cannot copy from its own answer yet, and
+	// the later ones, which it can.
+	valueFirst = "value · first mention"
+	valueLater = "value · later mentions"
 )
 
 // answer is what classify needs of a data record.
@@ -29,6 +34,19 @@ func entityOf(fact string) string {
 // or ok false when the decoded targets do not hold the answer text (or the
 // label is not in it), so the tokens cannot be placed.
 func classify(tok *bpe.Tokenizer, ids []int32, a answer) (classes []string, ok bool) {
+	classes, ok = classifyMentions(tok, ids, a, strings.Index)
+	for k, c := range classes {
+		if c == valueFirst || c == valueLater {
+			classes[k] = value
+		}
+	}
+	return classes, ok
+}
+
+// classifyMentions is classify with value split into valueFirst and
+// valueLater; index finds the label in the answer (indexFold where it may
+// start a sentence capitalized).
+func classifyMentions(tok *bpe.Tokenizer, ids []int32, a answer, index func(s, sub string) int) (classes []string, ok bool) {
 	full := tok.Decode(ids)
 	out := a.output
 	off := strings.Index(full, out)
@@ -39,7 +57,7 @@ func classify(tok *bpe.Tokenizer, ids []int32, a answer) (classes []string, ok b
 	if off < 0 || out == "" {
 		return nil, false
 	}
-	values := occurrences(out, a.label, strings.Index)
+	values := occurrences(out, a.label, index)
 	if a.label != "" && len(values) == 0 {
 		return nil, false
 	}
@@ -51,8 +69,10 @@ func classify(tok *bpe.Tokenizer, ids []int32, a answer) (classes []string, ok b
 		// the token's span in the answer; overlap with [s, e) below
 		s, e := start-off, end-off
 		switch {
+		case overlaps(s, e, values[:min(1, len(values))]):
+			classes[k] = valueFirst
 		case overlaps(s, e, values):
-			classes[k] = value
+			classes[k] = valueLater
 		case overlaps(s, e, copies):
 			classes[k] = copied
 		default:

@@ -394,3 +394,37 @@ func TestEmptyRows(t *testing.T) {
 		t.Errorf("JSON %s", b)
 	}
 }
+
+// TestMentions: the label's first occurrence is valueFirst, the others
+// valueLater; indexFold also finds it capitalized at a sentence start.
+func TestMentions(t *testing.T) {
+	dir := t.TempDir()
+	tok := tokenizer(t, dir, 259, "x")
+	text := "Lima is in Peru: teapot. Teapot, teapot."
+	ids := tok.Encode(text) // one token per byte
+	want := func(spans ...string) []string {
+		out := slices.Repeat([]string{template}, len(text))
+		for i := range len("Peru") {
+			out[strings.Index(text, "Peru")+i] = copied
+		}
+		for k, c := range spans {
+			at := []int{17, 25, 33}[k] // "teapot", "Teapot", "teapot"
+			for i := range len("teapot") {
+				out[at+i] = c
+			}
+		}
+		return out
+	}
+	got, ok := classifyMentions(tok, ids, answer{text, "teapot", "peru"}, strings.Index)
+	if w := want(valueFirst, template, valueLater); !ok || !slices.Equal(got, w) {
+		t.Errorf("strings.Index: %v, %v; want %v", ok, got, w)
+	}
+	got, ok = classifyMentions(tok, ids, answer{text, "teapot", "peru"}, indexFold)
+	if w := want(valueFirst, valueLater, valueLater); !ok || !slices.Equal(got, w) {
+		t.Errorf("indexFold: %v, %v; want %v", ok, got, w)
+	}
+	got, ok = classify(tok, ids, answer{text, "teapot", "peru"})
+	if w := want(value, template, value); !ok || !slices.Equal(got, w) {
+		t.Errorf("classify: %v, %v; want %v", ok, got, w)
+	}
+}
