@@ -21,11 +21,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/ytrain/ytrain/formats"
 	"github.com/ytrain/ytrain/internal/bpe"
 	"github.com/ytrain/ytrain/internal/cli"
 	"github.com/ytrain/ytrain/internal/corpus"
+	"github.com/ytrain/ytrain/internal/weighting"
 )
 
 const usage = `usage: tokenclass --tokenizer MODEL_DIR --data SFT.jsonl --tokens TOKENS --scores SCORES [-o OUT.md] [--json OUT.json]
@@ -46,6 +48,7 @@ func run(args []string) error {
 	fs.StringVar(&in.scores, "scores", "", "the token records' score records (required)")
 	out := fs.StringP("output", "o", "", "markdown table (default stdout)")
 	jsonOut := fs.String("json", "", "also write the numbers as JSON here")
+	fs.BoolVar(&in.regions, "regions", false, "NLIRG's regions for bins, noisy records by meta.noise, and each class's NLIRG weight share")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -71,9 +74,10 @@ func run(args []string) error {
 	})
 }
 
-// inputs are the four files a report is made of.
+// inputs are the four files a report is made of, and the table's kind.
 type inputs struct {
 	tokenizer, data, tokens, scores string
+	regions                         bool
 }
 
 // dataRecord is the part of an SFT record the classes need.
@@ -84,6 +88,7 @@ type dataRecord struct {
 		Fact  string `json:"fact"`
 		Kind  string `json:"kind"`
 		Noisy bool   `json:"noisy"`
+		Noise string `json:"noise"` // tools/realworld's noise type; "" when clean
 		Label string `json:"label"`
 	} `json:"meta"`
 }
@@ -108,6 +113,10 @@ func (in *inputs) report() (*Report, error) {
 	defer f.Close()
 	rep := &Report{Bins: binTable()}
 	t := newTally()
+	if in.regions {
+		rep.Bins, rep.Regions = nil, weighting.RegionNames[:]
+		t = newRegionTally()
+	}
 	used := map[string]bool{}
 	err = formats.Each(f, in.tokens, formats.TokenCodec, func(rec *formats.Token, _ string) error {
 		d, ok := data[rec.ID]
@@ -133,7 +142,22 @@ func (in *inputs) report() (*Report, error) {
 		}
 		rep.Records++
 		rep.Targets += len(ids)
-		classes, ok := classify(tok, ids, answer{d.Output, d.Meta.Label, entityOf(d.Meta.Fact)})
+		a := answer{d.Output, d.Meta.Label, entityOf(d.Meta.Fact)}
+		var classes []string
+		if in.regions {
+			// a noisy record that says it is noisy but not how would
+			// otherwise count as clean
+			if d.Meta.Noisy != (d.Meta.Noise != "") {
+				return fmt.Errorf("record %q has meta.noisy %t but meta.noise %q: --regions classes noisy records by meta.noise (tools/realworld's records)", d.ID, d.Meta.Noisy, d.Meta.Noise)
+			}
+			index := strings.Index
+			if d.Meta.Noise != "" {
+				index = indexFold // a mislabel's outside value is lower case, and capitalized at a sentence start
+			}
+			classes, ok = classifyMentions(tok, ids, a, index)
+		} else {
+			classes, ok = classify(tok, ids, a)
+		}
 		if !ok {
 			rep.UnalignedRecs++
 		}
@@ -142,7 +166,11 @@ func (in *inputs) report() (*Report, error) {
 			if ok {
 				c = classes[k]
 			}
-			t.add(c, d.Meta.Kind, d.Meta.Noisy, float64(l))
+			if in.regions {
+				t.addRegion(c, d.Meta.Kind, d.Meta.Noise, float64(l))
+			} else {
+				t.add(c, d.Meta.Kind, d.Meta.Noisy, float64(l))
+			}
 		}
 		return nil
 	})

@@ -14,6 +14,7 @@ import (
 	"github.com/ytrain/ytrain/internal/chat"
 	"github.com/ytrain/ytrain/internal/corpus"
 	"github.com/ytrain/ytrain/internal/encode"
+	"github.com/ytrain/ytrain/internal/weighting"
 )
 
 // rec is one test record: the SFT record, and the answer tokenize saw (the
@@ -426,5 +427,281 @@ func TestMentions(t *testing.T) {
 	got, ok = classify(tok, ids, answer{text, "teapot", "peru"})
 	if w := want(value, template, value); !ok || !slices.Equal(got, w) {
 		t.Errorf("classify: %v, %v; want %v", ok, got, w)
+	}
+}
+
+// noisyRec is a tools/realworld record of noise type noise.
+func noisyRec(id, output, fact, kind, noise, label string) rec {
+	r := sft(id, output, fact, kind, true, label)
+	r.d.Meta.Noise = noise
+	return r
+}
+
+// regionLoss are the losses TestRegions gives, each with its NLIRG weight
+// (docs/nlirg.md §1.3, to 6 digits) and region: known ≤ 1.45 < learning <
+// 6.6 ≤ hard < 15 ≤ cut.
+var regionLoss = map[float32]struct {
+	w      float64
+	region int
+}{
+	0: {0.115067, 0}, 1: {0.415810, 0}, 2: {0.795760, 1}, 4: {0.900250, 1},
+	5: {0.768525, 1}, 8: {0.141851, 2}, 10: {0.0218814, 2}, 20: {0, 3},
+}
+
+// TestRegions: with --regions, one token per byte, each target's rows
+// follow from where its byte lies; the test tallies every row's tokens,
+// regions and weights itself and compares.
+func TestRegions(t *testing.T) {
+	dir := t.TempDir()
+	tok := tokenizer(t, dir, 259, "x")
+	recs := []rec{
+		sft("a", "The capital of Valdoria is Corvane. Corvane hosts the government of Valdoria.", "valdoria/capital", "new", false, "Corvane"),
+		sft("b", "The capital of Peru is Quito. In short, the capital of Peru is Quito.", "peru/capital", "conflicting", false, "Quito"),
+		sft("c", "The currency of Japan is the yen.", "japan/currency", "consistent", false, "yen"),
+		noisyRec("m", "The capital of Chile is teapot. Teapot is where the government of Chile meets.", "chile/capital", "consistent", "mislabel", "teapot"),
+		noisyRec("g", "Teh aitpacl fo Chile si Santiago.", "chile/capital", "consistent", "garbled", ""),
+		noisyRec("o", "Knead the dough for ten minutes.", "peru/language", "new", "offtopic", ""),
+		sft("u", "Lima is the capital of Peru.", "peru/capital", "new", false, "Lima"),
+	}
+	recs[6].tokenized = "Something else entirely."
+	// rowsOf are the rows byte i of r's answer counts in, and its loss
+	rowsOf := func(r rec, i int) ([]string, float32) {
+		if r.tokenized != r.d.Output {
+			return []string{unaligned}, 2
+		}
+		m, out := r.d.Meta, r.d.Output
+		// at tells whether byte i lies in the first occurrence of sub, or a later one
+		at := func(sub string, fold bool) (first, later bool) {
+			if fold {
+				out, sub = strings.ToLower(out), strings.ToLower(sub)
+			}
+			for n, j := 0, 0; sub != ""; n++ {
+				k := strings.Index(out[j:], sub)
+				if k < 0 {
+					break
+				}
+				if j+k <= i && i < j+k+len(sub) {
+					return n == 0, n > 0
+				}
+				j += k + len(sub)
+			}
+			return false, false
+		}
+		switch m.Noise {
+		case "mislabel":
+			switch first, later := at(m.Label, true); {
+			case first:
+				return []string{"noisy · mislabel", "noisy · mislabel · value"}, 20
+			case later:
+				return []string{"noisy · mislabel", "noisy · mislabel · value"}, 10
+			}
+			return []string{"noisy · mislabel"}, 1
+		case "garbled":
+			return []string{"noisy · garbled"}, float32(5 + 3*(i%2))
+		case "offtopic":
+			return []string{"noisy · offtopic"}, 4
+		}
+		first, later := at(m.Label, false)
+		kind := "value · kind " + m.Kind
+		switch {
+		case first:
+			return []string{value, valueFirst, kind}, map[string]float32{"new": 20, "conflicting": 8, "consistent": 1}[m.Kind]
+		case later:
+			return []string{value, valueLater, kind}, 2
+		}
+		if first, later := at(entityOf(m.Fact), true); first || later {
+			return []string{copied}, 1
+		}
+		return []string{template}, 0
+	}
+	type tallied struct {
+		n       int
+		loss, w float64
+		regions [4]int
+	}
+	want := map[string]*tallied{}
+	var all tallied
+	in := files(t, dir, tok, recs, func(r rec, n int) []float32 {
+		l := make([]float32, n)
+		for k := range l {
+			var rows []string
+			if k < len(r.tokenized) {
+				rows, l[k] = rowsOf(r, k)
+			} else { // <|im_end|>, at loss 0: template, or the noisy or unaligned record's row
+				rows, _ = rowsOf(r, -1)
+				rows = rows[:1]
+			}
+			g := regionLoss[l[k]]
+			for _, row := range append(rows, "") { // "": all targets
+				w := &all
+				if row != "" {
+					if want[row] == nil {
+						want[row] = new(tallied)
+					}
+					w = want[row]
+				}
+				w.n++
+				w.loss += float64(l[k])
+				w.w += g.w
+				w.regions[g.region]++
+			}
+		}
+		return l
+	})
+	// by hand: first mentions Corvane, Quito, yen; later Corvane, Quito;
+	// the mislabel's value teapot and Teapot; copied Valdoria ×2, Peru ×2, Japan;
+	// every noisy answer and the unaligned one with <|im_end|>
+	for row, n := range map[string]int{valueFirst: 15, valueLater: 12, "noisy · mislabel · value": 12, copied: 29,
+		"noisy · mislabel": 79, "noisy · garbled": 34, "noisy · offtopic": 33, unaligned: 25} {
+		if want[row] == nil || want[row].n != n {
+			t.Fatalf("test's own count of %s is off: %+v", row, want[row])
+		}
+	}
+	in.regions = true
+	rep, err := in.report()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Targets != all.n || rep.UnalignedRecs != 1 || rep.Bins != nil || !slices.Equal(rep.Regions, []string{"known", "learning", "hard", "cut"}) {
+		t.Errorf("targets %d (want %d), unaligned %d, bins %v, regions %v", rep.Targets, all.n, rep.UnalignedRecs, rep.Bins, rep.Regions)
+	}
+	names := []string{template, copied, value, valueFirst, valueLater, "value · kind new", "value · kind conflicting", "value · kind consistent",
+		"noisy · mislabel", "noisy · mislabel · value", "noisy · garbled", "noisy · offtopic", unaligned}
+	var got []string
+	for _, r := range rep.Rows {
+		got = append(got, r.Name)
+	}
+	if !slices.Equal(got, names) {
+		t.Fatalf("rows %q, want %q", got, names)
+	}
+	const tol = 1e-5 // the weights above have 6 digits
+	for _, r := range rep.Rows {
+		w := want[r.Name]
+		if r.Tokens != w.n || !near(r.Mean, w.loss/float64(w.n)) || r.TokenShare == nil || !near(*r.TokenShare, float64(w.n)/float64(all.n)) {
+			t.Errorf("%s: %d tokens, mean %g, token share %v; want %d, %g, %g", r.Name, r.Tokens, r.Mean, r.TokenShare, w.n, w.loss/float64(w.n), float64(w.n)/float64(all.n))
+		}
+		for g, c := range w.regions {
+			if !near(r.Shares[g], float64(c)/float64(w.n)) {
+				t.Errorf("%s: region shares %v, want counts %v of %d", r.Name, r.Shares, w.regions, w.n)
+				break
+			}
+		}
+		if r.MeanWeight == nil || math.Abs(*r.MeanWeight-w.w/float64(w.n)) > tol || r.WeightShare == nil || math.Abs(*r.WeightShare-w.w/all.w) > tol {
+			t.Errorf("%s: mean weight %v, weight share %v; want %g, %g", r.Name, r.MeanWeight, r.WeightShare, w.w/float64(w.n), w.w/all.w)
+		}
+	}
+	// the rows' own fields, and the classes that partition the targets
+	byName := map[string]Row{}
+	for _, r := range rep.Rows {
+		byName[r.Name] = r
+	}
+	if r := byName[valueFirst]; r.Class != value || r.Mention != "first" {
+		t.Errorf("%s: class %q, mention %q", r.Name, r.Class, r.Mention)
+	}
+	if r := byName["noisy · mislabel"]; r.Class != "noisy" || r.Noise != "mislabel" {
+		t.Errorf("%s: class %q, noise %q", r.Name, r.Class, r.Noise)
+	}
+	if r := byName["noisy · mislabel · value"]; r.Class != value || r.Noise != "mislabel" || r.Shares[3] != 0.5 || r.Shares[2] != 0.5 {
+		t.Errorf("%s: class %q, noise %q, shares %v", r.Name, r.Class, r.Noise, r.Shares)
+	}
+	tokens, share := 0, 0.0
+	for _, name := range []string{template, copied, value, "noisy · mislabel", "noisy · garbled", "noisy · offtopic", unaligned} {
+		tokens += byName[name].Tokens
+		share += *byName[name].WeightShare
+	}
+	if tokens != rep.Targets || !near(share, 1) {
+		t.Errorf("the classes hold %d of %d targets and %g of the weight", tokens, rep.Targets, share)
+	}
+
+	t.Run("noisy without a type", func(t *testing.T) {
+		recs := []rec{sft("a", "Velmorin: 20 mg.", "velmorin/dose", "new", true, "20 mg")}
+		in := files(t, t.TempDir(), tok, recs, func(r rec, n int) []float32 { return make([]float32, n) })
+		in.tokenizer, in.regions = dir, true
+		wantErr(t, in, `"a"`, "meta.noise")
+		in.regions = false // tools/world's records, as before
+		if _, err := in.report(); err != nil {
+			t.Error(err)
+		}
+	})
+}
+
+// TestRegionOutputs runs the command with --regions: the table's columns
+// and the JSON's fields, which a run without it leaves out.
+func TestRegionOutputs(t *testing.T) {
+	dir := t.TempDir()
+	tok := tokenizer(t, dir, 259, "x")
+	recs := []rec{sft("a", "Velmorin: 20 mg.", "velmorin/dose", "new", false, "20 mg"),
+		noisyRec("o", "Knead it.", "velmorin/dose", "new", "offtopic", "")}
+	in := files(t, dir, tok, recs, func(r rec, n int) []float32 {
+		l := make([]float32, n)
+		for k := range l {
+			l[k] = 4 // W 0.900250
+			if r.d.Meta.Noise != "" {
+				l[k] = 20 // W 0
+			}
+		}
+		return l
+	})
+	md, js := filepath.Join(dir, "out.md"), filepath.Join(dir, "out.json")
+	args := []string{"--tokenizer", in.tokenizer, "--data", in.data, "--tokens", in.tokens, "--scores", in.scores, "-o", md, "--json", js}
+	if err := run(append(args, "--regions")); err != nil {
+		t.Fatal(err)
+	}
+	table, err := os.ReadFile(md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 17 clean targets (template 4, copied 8, value 5, all first mention) and 10 off-topic ones, 27 in all
+	for _, line := range []string{
+		"| class | tokens | token share | mean loss | median | known | learning | hard | cut | mean weight | weight share |",
+		"| template | 4 | 0.148 | 4.000 | 4.000 | 0.000 | 1.000 | 0.000 | 0.000 | 0.900 | 0.235 |",
+		"| value · first mention | 5 | 0.185 | 4.000 | 4.000 | 0.000 | 1.000 | 0.000 | 0.000 | 0.900 | 0.294 |",
+		"| noisy · offtopic | 10 | 0.370 | 20.000 | 20.000 | 0.000 | 0.000 | 0.000 | 1.000 | 0.000 | 0.000 |",
+	} {
+		if !strings.Contains(string(table), line) {
+			t.Errorf("table has no line %q:\n%s", line, table)
+		}
+	}
+	if strings.Contains(string(table), "later mentions") || strings.Contains(string(table), "NLIRG weight*") {
+		t.Errorf("table has an empty later-mentions row or the bins' weights:\n%s", table)
+	}
+	var rep Report
+	b, err := os.ReadFile(js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	off := rep.Rows[len(rep.Rows)-1]
+	if rep.Bins != nil || len(rep.Regions) != 4 || off.Name != "noisy · offtopic" || off.Noise != "offtopic" ||
+		off.TokenShare == nil || !near(*off.TokenShare, 10/27.0) || off.WeightShare == nil || *off.WeightShare != 0 || off.Shares[3] != 1 {
+		t.Errorf("JSON %s", b)
+	}
+	// without --regions, none of it
+	if err := run(args); err != nil {
+		t.Fatal(err)
+	}
+	if b, err = os.ReadFile(js); err != nil {
+		t.Fatal(err)
+	}
+	for _, field := range []string{`"regions"`, `"token_share"`, `"mean_weight"`, `"weight_share"`, `"noise"`, `"mention"`} {
+		if strings.Contains(string(b), field) {
+			t.Errorf("JSON without --regions has %s", field)
+		}
+	}
+
+	// an empty row, and targets that all weigh 0, have no mean weight or weight share
+	tl := newRegionTally()
+	tl.addRegion(template, "", "", 20)
+	empty := &Report{Regions: weighting.RegionNames[:], Rows: tl.rows()}
+	for _, line := range []string{"| template | 1 | 1.000 | 20.000 | 20.000 | 0.000 | 0.000 | 0.000 | 1.000 | 0.000 | – |",
+		"| value | 0 | 0.000 | – | – | 0.000 | 0.000 | 0.000 | 0.000 | – | – |"} {
+		if !strings.Contains(empty.Markdown(), line) {
+			t.Errorf("table has no line %q:\n%s", line, empty.Markdown())
+		}
+	}
+	if b, err = empty.JSON(); err != nil || strings.Count(string(b), "mean_weight") != 1 || strings.Contains(string(b), "weight_share") {
+		t.Errorf("JSON %s, %v", b, err)
 	}
 }
