@@ -5,7 +5,7 @@
 //
 //	go run ./tools/tokenclass --tokenizer MODEL_DIR --data domain.train.jsonl \
 //		--tokens domain.train.tokens.arrow --scores domain.train.scores.arrow \
-//		-o token-classes.md [--json token-classes.json]
+//		-o token-classes.md [--json token-classes.json] [--regions]
 //
 // --data holds tools/world's SFT records (id, output, meta.fact, meta.kind,
 // meta.noisy, meta.label); --tokens the token records tokenize made of them
@@ -13,6 +13,14 @@
 // target token is "value" if it overlaps meta.label in the answer, else
 // "copied" if it overlaps the entity (meta.fact before "/", any case), else
 // "template" (so is the end-of-turn token).
+//
+// --regions makes experiment/PLAN-real.md's table of the base's answer
+// tokens on tools/realworld's records (which add meta.noise): the bins are
+// NLIRG's regions (weighting.Region), value splits into its first mention
+// and the later ones, every target of a noisy record goes to its type's row
+// ("noisy · mislabel", with "noisy · mislabel · value" for the outside
+// value, found in any case) instead of the clean classes, and each row gets
+// its token share, mean NLIRG weight and weight share.
 package main
 
 import (
@@ -30,10 +38,15 @@ import (
 	"github.com/ytrain/ytrain/internal/weighting"
 )
 
-const usage = `usage: tokenclass --tokenizer MODEL_DIR --data SFT.jsonl --tokens TOKENS --scores SCORES [-o OUT.md] [--json OUT.json]
+const usage = `usage: tokenclass --tokenizer MODEL_DIR --data SFT.jsonl --tokens TOKENS --scores SCORES [-o OUT.md] [--json OUT.json] [--regions]
 
 Answer-token loss by token class (template, copied from the question, fact
 value; value also by meta.kind and meta.noisy) as a markdown table.
+
+--regions: the bins are NLIRG's regions (known, learning, hard, cut), value
+also by first and later mention, a noisy record's targets by meta.noise
+(mislabel also on its stated value), and each class's token share, mean NLIRG
+weight and weight share (of all targets' weight).
 
 `
 
