@@ -49,9 +49,9 @@ demo: build
 
 # the real model: SmolLM2-135M-Instruct (make smollm2) on experiment/PLAN-real.md's
 # world at a demo's size, base vs the seed's control pair (sft-win, nlirg-win)
-# vs fused sft (docs/demo.md)
+# vs fused sft at batch 1 (docs/demo.md); two arms at a time, one thread each
 demo-real: build smollm2
-	$(MAKE) -C demo demo REAL=1
+	$(MAKE) -C demo -j2 demo REAL=1 THREADS=1
 
 # pre-train demo/base again from the world generator (pinned seeds)
 base: build
