@@ -319,15 +319,7 @@ func TestOutputs(t *testing.T) {
 		}
 		return l
 	})
-	md, js := filepath.Join(dir, "out.md"), filepath.Join(dir, "out.json")
-	args := []string{"--tokenizer", in.tokenizer, "--data", in.data, "--tokens", in.tokens, "--scores", in.scores, "-o", md, "--json", js}
-	if err := run(args); err != nil {
-		t.Fatal(err)
-	}
-	table, err := os.ReadFile(md)
-	if err != nil {
-		t.Fatal(err)
-	}
+	table, js := runReport(t, dir, in)
 	// "Velmorin" 0..7 copied, ": " 8, 9 and "." 15 and <|im_end|> 16 template, "20 mg" 10..14 value
 	for _, line := range []string{
 		"| class | tokens | mean loss | median | [0,0.1) | [0.1,0.5) | [0.5,1) | [1,2) | [2,4) | [4,8) | [8,∞) |",
@@ -357,7 +349,7 @@ func TestOutputs(t *testing.T) {
 	}
 	// a failing run writes nothing
 	md2 := filepath.Join(dir, "fail.md")
-	if err := run(append(args[:len(args)-4], "--scores", in.data, "-o", md2)); err == nil {
+	if err := run([]string{"--tokenizer", in.tokenizer, "--data", in.data, "--tokens", in.tokens, "--scores", in.data, "-o", md2}); err == nil {
 		t.Error("data as scores: no error")
 	}
 	if _, err := os.Stat(md2); !os.IsNotExist(err) {
@@ -642,15 +634,7 @@ func TestRegionOutputs(t *testing.T) {
 		}
 		return l
 	})
-	md, js := filepath.Join(dir, "out.md"), filepath.Join(dir, "out.json")
-	args := []string{"--tokenizer", in.tokenizer, "--data", in.data, "--tokens", in.tokens, "--scores", in.scores, "-o", md, "--json", js}
-	if err := run(append(args, "--regions")); err != nil {
-		t.Fatal(err)
-	}
-	table, err := os.ReadFile(md)
-	if err != nil {
-		t.Fatal(err)
-	}
+	table, js := runReport(t, dir, in, "--regions")
 	// 17 clean targets (template 4, copied 8, value 5, all first mention) and 10 off-topic ones, 27 in all
 	for _, line := range []string{
 		"| class | tokens | token share | mean loss | median | known | learning | hard | cut | mean weight | weight share |",
@@ -679,9 +663,7 @@ func TestRegionOutputs(t *testing.T) {
 		t.Errorf("JSON %s", b)
 	}
 	// without --regions, none of it
-	if err := run(args); err != nil {
-		t.Fatal(err)
-	}
+	runReport(t, dir, in)
 	if b, err = os.ReadFile(js); err != nil {
 		t.Fatal(err)
 	}
@@ -704,4 +686,21 @@ func TestRegionOutputs(t *testing.T) {
 	if b, err = empty.JSON(); err != nil || strings.Count(string(b), "mean_weight") != 1 || strings.Contains(string(b), "weight_share") {
 		t.Errorf("JSON %s, %v", b, err)
 	}
+}
+
+// runReport runs tokenclass on in with extra flags, writing into dir, and
+// returns the markdown table and the JSON file's path.
+func runReport(t *testing.T, dir string, in inputs, extra ...string) (table []byte, js string) {
+	t.Helper()
+	md := filepath.Join(dir, "out.md")
+	js = filepath.Join(dir, "out.json")
+	args := []string{"--tokenizer", in.tokenizer, "--data", in.data, "--tokens", in.tokens, "--scores", in.scores, "-o", md, "--json", js}
+	if err := run(append(args, extra...)); err != nil {
+		t.Fatal(err)
+	}
+	table, err := os.ReadFile(md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return table, js
 }
