@@ -47,11 +47,12 @@ fi
 OUT=${OUT:-${FINAL_OUT:-${ARMS_OUT:-build/experiment/$STAGE${MODEL:+-own-model}}}}
 FINAL=
 REUSE=() # "STAGE ARM..." : arms copied from that stage's runs
-# experiment/PLAN-real.md: demo/Makefile's REAL world at the plan's size,
+# experiment/PLAN-real.md: demo/Makefile's REAL world at the plan's size (revision 1's
+# fallback: the base states facts of 46 countries, so 23 facts per kind),
 # every question set rule 2 and the report read
 real() {
 	EPOCHS=${EPOCHS:-3}
-	user=(REAL=1 FACTS=24 RECORDS=5 "REAL_SETS=domain.test domain.val general.test general.val domain.trainq")
+	user=(REAL=1 FACTS=23 RECORDS=5 TEST_PER_FACT=3 "REAL_SETS=domain.test domain.val general.test general.val domain.trainq")
 }
 user=()
 # the default grid's sweep: 4 lrs × noise 0.2 × data seeds 1, 2 × init seed 1
