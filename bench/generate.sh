@@ -18,7 +18,7 @@ out=bench/out/generate
 mkdir -p "$out"
 N=${N:-8} MAXNEW=${MAXNEW:-64} BATCH=${BATCH:-8}
 go run ./tools/realworld --probe -o "$out/probe" > /dev/null
-grep '"probe":"ck"' "$out/probe/probe.jsonl" | head -n "$N" > "$out/prompts.jsonl"
+awk -v n="$N" '/"probe":"ck"/ && k++ < n' "$out/probe/probe.jsonl" > "$out/prompts.jsonl" # (grep | head would die of SIGPIPE under pipefail)
 for bs in 1 "$BATCH"; do
 	: > "$out/pairs.$bs"
 	for _ in $(seq "$REPS"); do
