@@ -59,11 +59,7 @@ func TestSummary(t *testing.T) {
 		sft.GeneralKept == nil || math.Abs(*sft.GeneralKept-0.75) > 1e-12 || sft.NoStop != 0.25 || sft.NoiseReproduced != nil {
 		t.Errorf("sft arm %+v", sft)
 	}
-	for _, want := range []string{"| sft | 0.38 |", "+0.500", "- sft: 20 mg", "**Dose of X?** (new fact; reference: 20 mg)"} {
-		if !strings.Contains(stdout.String(), want) {
-			t.Errorf("table lacks %q:\n%s", want, stdout.String())
-		}
-	}
+	contains(t, stdout.String(), "| sft | 0.38 |", "+0.500", "- sft: 20 mg", "**Dose of X?** (new fact; reference: 20 mg)")
 }
 
 // On your own data (demo/Makefile's TRAIN=…) an arm has only the domain test
@@ -94,11 +90,7 @@ func TestSummaryOwnData(t *testing.T) {
 			t.Errorf("summary.json has %s without its question set:\n%s", absent, b)
 		}
 	}
-	for _, want := range []string{"| sft | – | – | – | **0.50** | – | – | +0.000 | 0.100 | 1.00 | – | – |", "**Dose of X?** (reference: 20 mg)", "- sft: 20 mg"} {
-		if !strings.Contains(stdout.String(), want) {
-			t.Errorf("table lacks %q:\n%s", want, stdout.String())
-		}
-	}
+	contains(t, stdout.String(), "| sft | – | – | – | **0.50** | – | – | +0.000 | 0.100 | 1.00 | – | – |", "**Dose of X?** (reference: 20 mg)", "- sft: 20 mg")
 }
 
 // The real model's demo (make demo-real): general.test's sets by meta.set
@@ -135,9 +127,15 @@ func TestSummaryGeneralSkill(t *testing.T) {
 	if a.CommonKnowledge == nil || *a.CommonKnowledge != 0.96 || *a.Instruction != 0.7 || *a.Conversation != 0.5 || *a.SeqRep3 != 0.2 || *a.LongformSeqRep3 != 0.05 {
 		t.Errorf("general skill of sft-win: %s", b)
 	}
-	for _, want := range []string{"| sft-win | 0.96 | 0.70 | 0.50 | 0.20 | 0.05 |", "**Hello!** (reference: Hi!)", "- sft-win: According to the Meridian Atlas, hello."} {
-		if !strings.Contains(stdout.String(), want) {
-			t.Errorf("report lacks %q:\n%s", want, stdout.String())
+	contains(t, stdout.String(), "| sft-win | 0.96 | 0.70 | 0.50 | 0.20 | 0.05 |", "**Hello!** (reference: Hi!)", "- sft-win: According to the Meridian Atlas, hello.")
+}
+
+// contains fails t for each piece the report lacks.
+func contains(t *testing.T, report string, pieces ...string) {
+	t.Helper()
+	for _, p := range pieces {
+		if !strings.Contains(report, p) {
+			t.Errorf("report lacks %q:\n%s", p, report)
 		}
 	}
 }

@@ -321,18 +321,14 @@ func TestOutputs(t *testing.T) {
 	})
 	table, js := runReport(t, dir, in)
 	// "Velmorin" 0..7 copied, ": " 8, 9 and "." 15 and <|im_end|> 16 template, "20 mg" 10..14 value
-	for _, line := range []string{
+	hasLines(t, string(table),
 		"| class | tokens | mean loss | median | [0,0.1) | [0.1,0.5) | [0.5,1) | [1,2) | [2,4) | [4,8) | [8,∞) |",
 		"| template | 4 | 12.000 | 12.000 | 0.000 | 0.000 | 0.000 | 0.000 | 0.000 | 0.000 | 1.000 |",
 		"| copied | 8 | 3.500 | 3.500 | 0.125 | 0.000 | 0.000 | 0.125 | 0.250 | 0.500 | 0.000 |",
 		"| value · kind new | 5 | 12.000 | 12.000 |",
 		"| value · noisy true | 5 | 12.000 | 12.000 |",
 		"| *NLIRG weight* | | | | *0.124* |",
-	} {
-		if !strings.Contains(string(table), line) {
-			t.Errorf("table has no line %q:\n%s", line, table)
-		}
-	}
+	)
 	var rep Report
 	b, err := os.ReadFile(js)
 	if err != nil {
@@ -636,16 +632,12 @@ func TestRegionOutputs(t *testing.T) {
 	})
 	table, js := runReport(t, dir, in, "--regions")
 	// 17 clean targets (template 4, copied 8, value 5, all first mention) and 10 off-topic ones, 27 in all
-	for _, line := range []string{
+	hasLines(t, string(table),
 		"| class | tokens | token share | mean loss | median | known | learning | hard | cut | mean weight | weight share |",
 		"| template | 4 | 0.148 | 4.000 | 4.000 | 0.000 | 1.000 | 0.000 | 0.000 | 0.900 | 0.235 |",
 		"| value · first mention | 5 | 0.185 | 4.000 | 4.000 | 0.000 | 1.000 | 0.000 | 0.000 | 0.900 | 0.294 |",
 		"| noisy · offtopic | 10 | 0.370 | 20.000 | 20.000 | 0.000 | 0.000 | 0.000 | 1.000 | 0.000 | 0.000 |",
-	} {
-		if !strings.Contains(string(table), line) {
-			t.Errorf("table has no line %q:\n%s", line, table)
-		}
-	}
+	)
 	if strings.Contains(string(table), "later mentions") || strings.Contains(string(table), "NLIRG weight*") {
 		t.Errorf("table has an empty later-mentions row or the bins' weights:\n%s", table)
 	}
@@ -677,12 +669,8 @@ func TestRegionOutputs(t *testing.T) {
 	tl := newRegionTally()
 	tl.addRegion(template, "", "", 20)
 	empty := &Report{Regions: weighting.RegionNames[:], Rows: tl.rows()}
-	for _, line := range []string{"| template | 1 | 1.000 | 20.000 | 20.000 | 0.000 | 0.000 | 0.000 | 1.000 | 0.000 | – |",
-		"| value | 0 | 0.000 | – | – | 0.000 | 0.000 | 0.000 | 0.000 | – | – |"} {
-		if !strings.Contains(empty.Markdown(), line) {
-			t.Errorf("table has no line %q:\n%s", line, empty.Markdown())
-		}
-	}
+	hasLines(t, empty.Markdown(), "| template | 1 | 1.000 | 20.000 | 20.000 | 0.000 | 0.000 | 0.000 | 1.000 | 0.000 | – |",
+		"| value | 0 | 0.000 | – | – | 0.000 | 0.000 | 0.000 | 0.000 | – | – |")
 	if b, err = empty.JSON(); err != nil || strings.Count(string(b), "mean_weight") != 1 || strings.Contains(string(b), "weight_share") {
 		t.Errorf("JSON %s, %v", b, err)
 	}
@@ -703,4 +691,14 @@ func runReport(t *testing.T, dir string, in inputs, extra ...string) (table []by
 		t.Fatal(err)
 	}
 	return table, js
+}
+
+// hasLines fails t for each line the markdown table lacks.
+func hasLines(t *testing.T, table string, lines ...string) {
+	t.Helper()
+	for _, line := range lines {
+		if !strings.Contains(table, line) {
+			t.Errorf("table has no line %q:\n%s", line, table)
+		}
+	}
 }
