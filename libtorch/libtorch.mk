@@ -65,8 +65,7 @@ $(LIBTORCH_DIR)/.stamp: libtorch/requirements.txt libtorch/unpack.py
 	  --platform manylinux_2_28_x86_64 --platform manylinux_2_25_x86_64 --platform manylinux2014_x86_64 \
 	  --python-version 3.11 --implementation cp -d $(WHEELS) -r libtorch/requirements.txt
 	rm -rf $(LIBTORCH_DIR)
-	$(PYTHON) libtorch/unpack.py $(LIBTORCH_DIR) $(WHEELS)/torch-2.11.0-cp311-*.whl \
-	  $(WHEELS)/nvidia_cuda_runtime-13.0.96-*.whl $(WHEELS)/nvidia_cuda_cupti-13.0.85-*.whl
+	$(PYTHON) libtorch/unpack.py $(LIBTORCH_DIR) $(WHEELS) libtorch/requirements.txt
 	@touch $@
 
 # Fast when all is there: file checks and dpkg-query, no apt. OpenBLAS only

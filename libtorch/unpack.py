@@ -1,8 +1,11 @@
-"""unpack.py DST WHEEL... - a CPU libtorch (DST/include, DST/lib, DST/share)
-out of pip's torch wheel and the CUDA runtime wheels: only the members a
-CPU run and the shim's compile need (about 500 MB of the wheels' 3 GB
-unpacked). Build-time only; no tool runs Python."""
+"""unpack.py DST WHEELS REQUIREMENTS - a CPU libtorch (DST/include, DST/lib,
+DST/share) out of the wheels REQUIREMENTS pins (pip's torch wheel and the
+CUDA runtime wheels), found in the folder WHEELS where pip downloaded them:
+only the members a CPU run and the shim's compile need (about 500 MB of the
+wheels' 3 GB unpacked). Build-time only; no tool runs Python."""
+import glob
 import os
+import re
 import sys
 import zipfile
 
@@ -38,7 +41,24 @@ def main(dst, wheels):
         sys.exit("unpack.py: not in the wheels: " + ", ".join(missing))
 
 
+def wheels(folder, requirements):
+    """The wheel file of each NAME==VERSION line of requirements in folder
+    (a wheel's file name spells NAME with underscores)."""
+    out = []
+    with open(requirements) as f:
+        for line in f:
+            m = re.match(r"([A-Za-z0-9_.-]+)==(\S+)", line)
+            if not m:
+                continue
+            name = re.sub(r"[-_.]+", "_", m.group(1))
+            found = glob.glob(os.path.join(folder, f"{name}-{m.group(2)}-*.whl"))
+            if len(found) != 1:
+                sys.exit(f"unpack.py: want one wheel of {m.group(1)}=={m.group(2)} in {folder}, found {len(found)}")
+            out.append(found[0])
+    return out
+
+
 if __name__ == "__main__":
-    if len(sys.argv) < 3:
-        sys.exit("usage: unpack.py DST WHEEL...")
-    main(sys.argv[1], sys.argv[2:])
+    if len(sys.argv) != 4:
+        sys.exit("usage: unpack.py DST WHEELS REQUIREMENTS")
+    main(sys.argv[1], wheels(sys.argv[2], sys.argv[3]))

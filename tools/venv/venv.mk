@@ -18,7 +18,7 @@
 VENV      := build/venv
 VENV_PY   := $(VENV)/bin/python
 VENV_REQS := tools/venv/requirements.txt
-WHEELS    ?= $(HOME)/.cache/ytrain/wheels
+# WHEELS (~/.cache/ytrain/wheels) is libtorch/libtorch.mk's: one wheel cache for both
 
 .PHONY: venv venv-lock
 
