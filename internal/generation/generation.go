@@ -96,7 +96,7 @@ func (g *Generator) Generate(prompts [][]int32) ([]Result, error) {
 		nb := int64(len(keep))
 		nextCur := &seq.Batch{B: nb, T: 1, IDs: make([]int64, nb), Pos: make([]int64, nb), Seg: make([]int64, nb)}
 		newSegK := make([]int64, 0, nb*(S+1))
-		newRows, newNext := rows[:0:0], next[:0:0]
+		newRows, newNext := make([]int, 0, nb), make([]int64, 0, nb)
 		for i, b := range keep {
 			nextCur.IDs[i], nextCur.Pos[i], nextCur.Seg[i] = int64(toks[b]), next[b], 1
 			newSegK = append(append(newSegK, segK[b*S:(b+1)*S]...), 1)
