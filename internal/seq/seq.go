@@ -257,6 +257,17 @@ func (b *Batch) Tensors(s *torch.Scope, dev gotch.Device) (ids, pos, seg *ts.Ten
 	return ids, pos, seg, err
 }
 
+// Targets uploads the targets to dev, registered in s: prev (N), the flat
+// positions predicting them, and tgt (N, 1), their ids.
+func (b *Batch) Targets(s *torch.Scope, dev gotch.Device) (prev, tgt *ts.Tensor, err error) {
+	n := int64(len(b.Prev))
+	if prev, err = Upload(s, dev, b.Prev, n); err != nil {
+		return nil, nil, err
+	}
+	tgt, err = Upload(s, dev, b.Tgt, n, 1)
+	return prev, tgt, err
+}
+
 // Upload makes a tensor of shape from vals on dev, registered in s.
 func Upload(s *torch.Scope, dev gotch.Device, vals []int64, shape ...int64) (*ts.Tensor, error) {
 	t, err := torch.Int64s(vals, dev, shape...)

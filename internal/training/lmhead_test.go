@@ -127,8 +127,10 @@ func wholeLogitsStep(t *testing.T, tr *trainer, u *unit, gradScale float64) (los
 		t.Fatal(err)
 	}
 	n := int64(len(b.Prev))
-	prev, _ := seq.Upload(s, tr.m.Device, b.Prev, n)
-	tgt, _ := seq.Upload(s, tr.m.Device, b.Tgt, n, 1)
+	prev, tgt, err := b.Targets(s, tr.m.Device)
+	if err != nil {
+		t.Fatal(err)
+	}
 	err = tr.m.Backward(s, ids, pos, model.Mask(s, seg), false, func(s *torch.Scope, h *ts.Tensor) (*ts.Tensor, error) {
 		logits := tr.m.TargetLogits(s, h, prev) // (N, V)
 		nll, _ := model.NLL(s, logits, tgt)     // (N)
@@ -169,9 +171,10 @@ func chunkedTopK(t *testing.T, tr *trainer, u *unit) []float32 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := int64(len(b.Prev))
-	prev, _ := seq.Upload(s, tr.m.Device, b.Prev, n)
-	tgt, _ := seq.Upload(s, tr.m.Device, b.Tgt, n, 1)
+	prev, tgt, err := b.Targets(s, tr.m.Device)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var tl *model.TargetLoss
 	ts.NoGrad(func() {
 		h, err := tr.m.Hidden(s, ids, pos, model.Mask(s, seg), nil)

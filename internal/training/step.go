@@ -55,12 +55,7 @@ func (tr *trainer) unit(whole *unit, gradScale float64) (unitResult, error) {
 	if err != nil {
 		return unitResult{}, err
 	}
-	n := int64(len(b.Prev))
-	prev, err := seq.Upload(s, dev, b.Prev, n) // (N) positions predicting the targets
-	if err != nil {
-		return unitResult{}, err
-	}
-	tgt, err := seq.Upload(s, dev, b.Tgt, n, 1) // (N, 1) target ids
+	prev, tgt, err := b.Targets(s, dev) // (N), (N, 1)
 	if err != nil {
 		return unitResult{}, err
 	}
