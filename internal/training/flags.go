@@ -62,9 +62,10 @@ func (f *Flags) Register(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&c.Eval, "eval-data", nil, "held-out token/packed file whose loss is logged (repeatable)")
 	fs.IntVar(&c.EvalEvery, "eval-every", 50, "steps between evaluations (and at the end)")
 	fs.IntVar(&c.SaveEvery, "save-every", 0, "steps between checkpoints (0: at epoch ends only)")
+	fs.IntVar(&c.SaveTotalLimit, "save-total-limit", 0, "keep only the newest N checkpoints (0: all)")
 	fs.BoolVar(&c.Merge, "merge", false, "LoRA: also write the merged full model to OUTPUT/merged")
 	fs.BoolVar(&c.MergeCheckpoints, "merge-checkpoints", false, "LoRA: also write each checkpoint's merged full model to checkpoint-N/merged (to evaluate the run at several points)")
-	fs.StringVar(&c.Resume, "resume", "", "continue from this checkpoint-N folder")
+	fs.StringVar(&c.Resume, "resume", "", "continue from this checkpoint-N folder (latest: the newest in --output)")
 	fs.StringSliceVar(&c.AllowChanged, "allow-changed", nil, "with --resume: settings that may differ from the run's ("+strings.Join(Changeable, ", ")+")")
 	fs.BoolVar(&c.Overwrite, "overwrite", false, "train into an output folder that has another run: its checkpoints, final/, merged/ and metrics.jsonl are removed first")
 	fs.StringVar(&c.DistBackend, "dist-backend", "auto", "with torchrun's variables (RANK, WORLD_SIZE, ...): auto (nccl on CUDA, gloo on the CPU), gloo or nccl")
@@ -105,6 +106,7 @@ func (f *Flags) checkNumbers() error {
 		v    int
 		min  int
 	}{{"lora-rank", f.lora.Rank, 1}, {"max-steps", c.MaxSteps, 0}, {"save-every", c.SaveEvery, 0},
+		{"save-total-limit", c.SaveTotalLimit, 0},
 		{"eval-every", c.EvalEvery, 0}, {"log-every", c.LogEvery, 0}, {"max-bad-steps", c.MaxBadSteps, 1}} {
 		if n.v < n.min {
 			return fmt.Errorf("--%s %d: want %d or more", n.name, n.v, n.min)
@@ -140,6 +142,12 @@ func (f *Flags) Finish() (*Config, error) {
 	}
 	if err := f.checkNumbers(); err != nil {
 		return nil, err
+	}
+	if c.Resume == "latest" {
+		var err error
+		if c.Resume, err = latestCheckpoint(c.Output); err != nil {
+			return nil, err
+		}
 	}
 	if c.Resume == "" && !c.Overwrite {
 		if old, _ := filepath.Glob(filepath.Join(c.Output, "checkpoint-*")); len(old) > 0 {

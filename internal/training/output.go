@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -40,6 +41,52 @@ func lockOutput(dir string) (*os.File, error) {
 // outputs are what train writes into its folder; --overwrite removes them
 // (and nothing else) so that a new run starts clean.
 var outputs = []string{"checkpoint-*", "final", "final.tmp", "merged", "metrics.jsonl"}
+
+// checkpoints returns the steps of dir's checkpoint-N folders, oldest
+// first. A folder is renamed to checkpoint-N only once written whole, so
+// every one listed is complete.
+func checkpoints(dir string) ([]int, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	var steps []int
+	for _, e := range entries {
+		n, ok := strings.CutPrefix(e.Name(), "checkpoint-")
+		if step, err := strconv.Atoi(n); ok && err == nil && e.IsDir() && strconv.Itoa(step) == n {
+			steps = append(steps, step)
+		}
+	}
+	slices.Sort(steps)
+	return steps, nil
+}
+
+// latestCheckpoint is --resume latest: the newest checkpoint in dir.
+func latestCheckpoint(dir string) (string, error) {
+	steps, err := checkpoints(dir)
+	if err != nil {
+		return "", err
+	}
+	if len(steps) == 0 {
+		return "", fmt.Errorf("--resume latest: %s has no checkpoint-N folder", dir)
+	}
+	return filepath.Join(dir, fmt.Sprintf("checkpoint-%d", steps[len(steps)-1])), nil
+}
+
+// pruneCheckpoints is --save-total-limit: it removes all but dir's newest
+// keep checkpoints (keep 0 keeps them all).
+func pruneCheckpoints(dir string, keep int) error {
+	steps, err := checkpoints(dir)
+	if err != nil || keep == 0 || len(steps) <= keep {
+		return err
+	}
+	for _, step := range steps[:len(steps)-keep] {
+		if err := os.RemoveAll(filepath.Join(dir, fmt.Sprintf("checkpoint-%d", step))); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 func clearOutput(dir string) error {
 	for _, pat := range outputs {

@@ -60,7 +60,9 @@ type Config struct {
 	Eval      []string // held-out token or packed files, logged by base name
 	EvalEvery int
 	SaveEvery int
-	Merge     bool
+	// SaveTotalLimit keeps only the newest checkpoints (0: all of them)
+	SaveTotalLimit int
+	Merge          bool
 	// MergeCheckpoints also writes each LoRA checkpoint's merged model into
 	// checkpoint-N/merged, so a run can be evaluated at several points
 	MergeCheckpoints bool
@@ -395,7 +397,13 @@ func (tr *trainer) loop(seqs []*seq.Seq, total int) error {
 
 func (tr *trainer) checkpoint() error {
 	st := tr.st
-	return tr.save(tr.checkpointDir(), &st)
+	if err := tr.save(tr.checkpointDir(), &st); err != nil || tr.g.Rank() != 0 {
+		return err
+	}
+	if err := pruneCheckpoints(tr.cfg.Output, tr.cfg.SaveTotalLimit); err != nil {
+		return fmt.Errorf("--save-total-limit %d: %w", tr.cfg.SaveTotalLimit, err)
+	}
+	return nil
 }
 
 // interrupted reports the signal that asks the run to stop after this step.
