@@ -52,7 +52,9 @@ REUSE=() # "STAGE ARM..." : arms copied from that stage's runs
 # every question set rule 2 and the report read
 real() {
 	EPOCHS=${EPOCHS:-3}
-	user=(REAL=1 FACTS=23 RECORDS=5 TEST_PER_FACT=3 "REAL_SETS=domain.test domain.val general.test general.val domain.trainq")
+	# RESUME: a windowed run takes about 2.7 h, so each continues from its
+	# newest checkpoint in the next session
+	user=(RESUME=1 REAL=1 FACTS=23 RECORDS=5 TEST_PER_FACT=3 "REAL_SETS=domain.test domain.val general.test general.val domain.trainq")
 }
 user=()
 # the default grid's sweep: 4 lrs × noise 0.2 × data seeds 1, 2 × init seed 1
