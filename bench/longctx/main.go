@@ -1,9 +1,10 @@
 // Command longctx times one CPT training step (forward, mean cross-entropy,
-// backward) of the demo's base model shape on one packed row of 1k, 4k and
-// 16k tokens, and prints tokens/s and the attention path the decoder took:
-// SDPA (libtorch ≥ 2.0) or the explicit softmax(q kᵀ + mask) v of 1.13. The
-// row holds documents of -doc tokens (0: one document), so attention is
-// block-diagonal causal, as pack makes it.
+// backward) of the demo's base model shape on one packed row of each of
+// -lengths tokens, and prints tokens/s and the attention path the decoder
+// took. The row holds documents of -doc tokens (0: one document), and
+// attention runs per document as score and train run it (model.Docs: cost
+// Σ doc_len²); -mask times the explicit block-diagonal T×T mask instead
+// (cost T², the path before per-document attention).
 //
 //	go run ./bench/longctx                                       # the default libtorch
 //	LD_LIBRARY_PATH=build/shim-system go run ./bench/longctx     # Debian's 1.13
@@ -24,6 +25,7 @@ import (
 	"github.com/sugarme/gotch/ts"
 
 	"github.com/ytrain/ytrain/internal/model"
+	"github.com/ytrain/ytrain/internal/seq"
 	"github.com/ytrain/ytrain/internal/tinymodel"
 	"github.com/ytrain/ytrain/internal/torch"
 )
@@ -35,6 +37,7 @@ func main() {
 	steps := flag.Int("steps", 2, "timed steps per length (after one warm-up step)")
 	threads := flag.Int("threads", 1, "libtorch threads")
 	maxGB := flag.Float64("max-gb", 8, "skip a length whose explicit attention would hold more GB of scores")
+	useMask := flag.Bool("mask", false, "attend under the explicit T×T mask instead of per document")
 	flag.Parse()
 	torch.SetThreads(*threads)
 	dir, err := os.MkdirTemp("", "longctx-model")
@@ -55,18 +58,26 @@ func main() {
 	if slices.Contains(names, "atg_scaled_dot_product_attention") {
 		path = "explicit"
 	}
-	fmt.Printf("longctx: %s; attention %s; %d-token documents; %d thread(s)\n", torch.ShimInfo(), path, *doc, *threads)
+	layout := "per document"
+	if *useMask {
+		layout = "T×T mask"
+	}
+	fmt.Printf("longctx: %s; attention %s, %s; %d-token documents; %d thread(s)\n", torch.ShimInfo(), path, layout, *doc, *threads)
 	for _, f := range strings.Split(*lengths, ",") {
 		T, err := strconv.Atoi(f)
 		check(err)
-		// explicit attention keeps (nH, T, T) float32 scores and probabilities per layer for backward
-		if gb := float64(spec.Heads*T*T*4*2*spec.Layers) / 1e9; path == "explicit" && gb > *maxGB {
+		// explicit attention keeps (nH, L, L) float32 scores and probabilities per layer for backward
+		L := T
+		if !*useMask && *doc > 0 {
+			L = min(T, *doc)
+		}
+		if gb := float64(spec.Heads*L*T*4*2*spec.Layers) / 1e9; path == "explicit" && gb > *maxGB {
 			fmt.Printf("T %6d: skipped (explicit attention would hold ~%.0f GB; -max-gb %g)\n", T, gb, *maxGB)
 			continue
 		}
 		var took time.Duration
 		for i := 0; i <= *steps; i++ {
-			d := step(m, T, *doc, spec.Vocab, int64(i))
+			d := step(m, T, *doc, spec.Vocab, int64(i), *useMask)
 			if i > 0 {
 				took += d
 			}
@@ -77,7 +88,7 @@ func main() {
 }
 
 // step runs forward and backward on one random packed row and returns the time.
-func step(m *model.Model, T, doc, vocab int, seed int64) time.Duration {
+func step(m *model.Model, T, doc, vocab int, seed int64, useMask bool) time.Duration {
 	rng := rand.New(rand.NewSource(seed))
 	ids, pos, seg, tgt := make([]int64, T), make([]int64, T), make([]int64, T), make([]int64, T)
 	for t := range ids {
@@ -109,7 +120,11 @@ func step(m *model.Model, T, doc, vocab int, seed int64) time.Duration {
 	s.Add(posT)
 	s.Add(segT)
 	s.Add(tgtT)
-	h, err := m.Hidden(s, idT, posT, model.Mask(s, segT), nil)
+	lay := model.Docs(&seq.Batch{B: 1, T: int64(T), Seg: seg})
+	if useMask {
+		lay = &model.Layout{Mask: model.Mask(s, segT)}
+	}
+	h, err := m.Hidden(s, idT, posT, lay, nil)
 	check(err)
 	logits := s.Add(m.Logits(s, h).MustView([]int64{int64(T), int64(vocab)}, false))
 	loss, err := logits.CrossEntropyLoss(tgtT, ts.None, 1, -100, 0, false) // mean

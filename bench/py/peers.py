@@ -247,8 +247,9 @@ def longctx(lengths, doc, steps, threads):
     """bench/longctx's step in transformers: the demo base model's shape, one
     packed row of DOC-token documents, mean CE, backward. Position ids alone
     do not keep documents apart under SDPA (only flash-attention's varlen
-    path reads them), so the row gets a 4-D block-diagonal causal mask, the
-    one pack's rows get in ytrain."""
+    path, CUDA only, reads them), so a packed row gets a 4-D block-diagonal
+    causal mask; one document (DOC 0) gets none: transformers' own causal
+    SDPA."""
     import torch
     import transformers
     torch.set_num_threads(threads)
@@ -265,7 +266,7 @@ def longctx(lengths, doc, steps, threads):
             ids = torch.randint(0, 2048, (1, T), generator=g)
             pos = (torch.arange(T) % doc if doc else torch.arange(T))[None]
             seg = torch.arange(T) // doc if doc else torch.zeros(T, dtype=torch.int64)
-            mask = ((seg[:, None] == seg[None, :]) & torch.ones(T, T, dtype=torch.bool).tril())[None, None]
+            mask = ((seg[:, None] == seg[None, :]) & torch.ones(T, T, dtype=torch.bool).tril())[None, None] if doc else None
             labels = ids.clone()
             if doc:
                 labels[0, ::doc] = -100  # no target across a document boundary

@@ -145,7 +145,7 @@ func (g *Generator) step(b *seq.Batch, segK []int64, S int64, cache []*model.KV)
 	if err != nil {
 		return nil, err
 	}
-	h, err := g.M.Hidden(s, ids, pos, model.CacheMask(s, segQ, segKT), cache) // (B, T, D)
+	h, err := g.M.Hidden(s, ids, pos, &model.Layout{Mask: model.CacheMask(s, segQ, segKT)}, cache) // (B, T, D)
 	if err != nil {
 		return nil, err
 	}

@@ -7,7 +7,7 @@ import (
 	"github.com/ytrain/ytrain/internal/torch"
 )
 
-// Backward runs the decoder over ids (B, T) at positions pos under mask and
+// Backward runs the decoder over ids (B, T) at positions pos in layout lay and
 // back-propagates the loss that head computes from the final normalised
 // hidden states (B, T, D); head returns nil when there is nothing to learn.
 //
@@ -15,9 +15,9 @@ import (
 // backward pass then recomputes one layer at a time from its input and the
 // gradient arriving from above, so activation memory no longer grows with
 // depth, for the price of one more forward pass.
-func (m *Model) Backward(s *torch.Scope, ids, pos, mask *ts.Tensor, checkpointing bool, head func(s *torch.Scope, h *ts.Tensor) (*ts.Tensor, error)) error {
+func (m *Model) Backward(s *torch.Scope, ids, pos *ts.Tensor, lay *Layout, checkpointing bool, head func(s *torch.Scope, h *ts.Tensor) (*ts.Tensor, error)) error {
 	if !checkpointing {
-		h, err := m.Hidden(s, ids, pos, mask, nil)
+		h, err := m.Hidden(s, ids, pos, lay, nil)
 		if err != nil {
 			return err
 		}
@@ -39,7 +39,7 @@ func (m *Model) Backward(s *torch.Scope, ids, pos, mask *ts.Tensor, checkpointin
 		return d
 	}
 	var err error
-	ts.NoGrad(func() { _, err = m.layers(s, ids, pos, mask, nil, stash) })
+	ts.NoGrad(func() { _, err = m.layers(s, ids, pos, lay, nil, stash) })
 	if err != nil {
 		return err
 	}
@@ -60,7 +60,7 @@ func (m *Model) Backward(s *torch.Scope, ids, pos, mask *ts.Tensor, checkpointin
 		ls := &torch.Scope{}
 		x := ls.Add(inputs[i].MustDetach(false))
 		inPlace(x, func() { x.MustRequiresGrad_(true) })
-		out, err := m.Block(ls, i, x, cos, sin, mask, nil)
+		out, err := m.Block(ls, i, x, cos, sin, lay, nil)
 		if err == nil {
 			// d(Σ out·g)/dθ is exactly this layer's share of the chain rule
 			err = ls.Add(ls.Add(out.MustMul(g, false)).MustSum(gotch.Float, false)).Backward()

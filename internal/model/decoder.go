@@ -18,6 +18,7 @@ import (
 	"github.com/sugarme/gotch/ts"
 
 	"github.com/ytrain/ytrain/internal/safetensors"
+	"github.com/ytrain/ytrain/internal/seq"
 	"github.com/ytrain/ytrain/internal/torch"
 )
 
@@ -221,15 +222,71 @@ func (m *Model) rope(s *torch.Scope, x, cos, sin *ts.Tensor) *ts.Tensor {
 	return s.Add(s.Add(x.MustMul(cos, false)).MustAdd(s.Add(rot.MustMul(sin, false)), false))
 }
 
-// Mask returns the attention mask for segment ids seg (B, T): (B, 1, T, T),
-// true where query i may attend key j: same segment and j ≤ i. Packed
-// documents thus never see each other, and padding (segment 0) only sees
-// padding.
+// Layout says which keys each query of a batch may see: either a mask, or
+// the batch's documents, within each of which attention is causal.
+type Layout struct {
+	Mask *ts.Tensor // (B, 1, T, S): true where a query may see a key; nil for docs
+	// docs: each document's row and first position, grouped by length so
+	// that documents of one length attend in one call; whole is set when
+	// every row is one document (after its trailing padding is folded in)
+	T      int64
+	groups []docGroup
+	whole  bool
+}
+
+// docGroup is the documents of one length L: at[j] = (row, start).
+type docGroup struct {
+	L  int64
+	at [][2]int64
+}
+
+// Docs is the layout of a batch's rows: each run of one segment id is a
+// document that attends causally within itself, so attention costs
+// Σ doc_len², not B·T², and no T×T mask is made. A row's trailing padding
+// joins its last document: causal attention never lets a position see a
+// later one, and nothing reads the padding's outputs.
+func Docs(b *seq.Batch) *Layout {
+	lay := &Layout{T: b.T, whole: true}
+	index := map[int64]int{} // length → group
+	for r := int64(0); r < b.B; r++ {
+		seg := b.Seg[r*b.T : (r+1)*b.T]
+		end := b.T
+		for end > 0 && seg[end-1] == 0 {
+			end--
+		}
+		for start := int64(0); start < b.T; {
+			stop := start + 1
+			for stop < end && seg[stop] == seg[start] {
+				stop++
+			}
+			if stop == end || end == 0 {
+				stop = b.T // the trailing padding
+			}
+			L := stop - start
+			if L != b.T {
+				lay.whole = false
+			}
+			g, ok := index[L]
+			if !ok {
+				g = len(lay.groups)
+				index[L] = g
+				lay.groups = append(lay.groups, docGroup{L: L})
+			}
+			lay.groups[g].at = append(lay.groups[g].at, [2]int64{r, start})
+			start = stop
+		}
+	}
+	return lay
+}
+
+// Mask returns the explicit attention mask of the layout Docs gives seg
+// (B, T): (B, 1, T, T), true where query i may attend key j: same segment
+// and j ≤ i. Tests check the per-document path against it.
 func Mask(s *torch.Scope, seg *ts.Tensor) *ts.Tensor { return CacheMask(s, seg, seg) }
 
-// CacheMask is Mask for queries that are the last T of S keys, as in cached
-// generation: segQ (B, T), segK (B, S) → (B, 1, T, S), true where the key is
-// in the query's segment and not after it.
+// CacheMask is the mask for queries that are the last T of S keys, as in
+// cached generation: segQ (B, T), segK (B, S) → (B, 1, T, S), true where the
+// key is in the query's segment and not after it.
 func CacheMask(s *torch.Scope, segQ, segK *ts.Tensor) *ts.Tensor {
 	T, S := segQ.MustSize()[1], segK.MustSize()[1]
 	dev, _ := segQ.Device()
@@ -241,7 +298,7 @@ func CacheMask(s *torch.Scope, segQ, segK *ts.Tensor) *ts.Tensor {
 // Attention is one self-attention block over x (B, T, D). kv, when not nil,
 // is this layer's cache for generation: keys and values of earlier positions
 // are prepended and the new ones stored.
-func (m *Model) Attention(s *torch.Scope, L *Layer, x, cos, sin, mask *ts.Tensor, kv *KV) (*ts.Tensor, error) {
+func (m *Model) Attention(s *torch.Scope, L *Layer, x, cos, sin *ts.Tensor, lay *Layout, kv *KV) (*ts.Tensor, error) {
 	c := m.Cfg
 	sz := x.MustSize()
 	B, T := sz[0], sz[1]
@@ -273,7 +330,13 @@ func (m *Model) Attention(s *torch.Scope, L *Layer, x, cos, sin, mask *ts.Tensor
 		k = s.Add(k.MustRepeatInterleaveSelfInt(rep, []int64{1}, nil, false)) // (B, nH, S, hd)
 		v = s.Add(v.MustRepeatInterleaveSelfInt(rep, []int64{1}, nil, false)) // (B, nH, S, hd)
 	}
-	y, err := m.attend(s, q, k, v, mask) // (B, nH, T, hd); folded (B, nKV, rep, hd)
+	var y *ts.Tensor
+	var err error
+	if lay.Mask != nil {
+		y, err = m.attend(s, q, k, v, lay.Mask, false) // (B, nH, T, hd); folded (B, nKV, rep, hd)
+	} else {
+		y, err = m.attendDocs(s, q, k, v, lay) // (B, nH, T, hd)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -286,10 +349,15 @@ func (m *Model) Attention(s *torch.Scope, L *Layer, x, cos, sin, mask *ts.Tensor
 }
 
 // attend is softmax(q kᵀ/√hd + mask) v, through libtorch's fused SDPA where
-// the shim has it (libtorch ≥ 2.0) and explicitly otherwise. mask (B, 1, T, S).
-func (m *Model) attend(s *torch.Scope, q, k, v, mask *ts.Tensor) (*ts.Tensor, error) {
+// the shim has it (libtorch ≥ 2.0) and explicitly otherwise. mask (B, 1, T,
+// S), or nil with causal set: q and k are the same positions.
+func (m *Model) attend(s *torch.Scope, q, k, v, mask *ts.Tensor, causal bool) (*ts.Tensor, error) {
 	if !m.noSDPA {
-		y, err := ts.ScaledDotProductAttention(q, k, v, mask, 0, false, nil)
+		am := mask
+		if am == nil {
+			am = ts.None
+		}
+		y, err := ts.ScaledDotProductAttention(q, k, v, am, 0, causal, nil)
 		if err == nil {
 			return s.Add(y), nil
 		}
@@ -298,10 +366,58 @@ func (m *Model) attend(s *torch.Scope, q, k, v, mask *ts.Tensor) (*ts.Tensor, er
 		}
 		m.noSDPA = true
 	}
+	if causal {
+		T := q.MustSize()[2]
+		dev, _ := q.Device()
+		mask = s.Add(s.Add(ts.MustOnes([]int64{T, T}, gotch.Bool, dev)).MustTril(0, true)) // (T, T)
+	}
 	scores := s.Add(s.Add(q.MustMatmul(s.Add(k.MustTranspose(-2, -1, false)), false)).MustMulScalar(m.scale, false)) // (B, nH, T, S)
 	scores = s.Add(scores.MustMaskedFill(s.Add(mask.MustLogicalNot(false)), m.negInf, false))
 	p := s.Add(s.Add(scores.MustSoftmax(-1, gotch.Float, false)).MustTotype(m.DType, false)) // softmax in float32, as HF
 	return s.Add(p.MustMatmul(v, false)), nil                                                // (B, nH, T, hd)
+}
+
+// attendDocs is causal attention within each document of lay over q, k, v
+// (B, nH, T, hd): the documents of one length are stacked and attend in
+// one call, then every row is put back together in position order.
+func (m *Model) attendDocs(s *torch.Scope, q, k, v *ts.Tensor, lay *Layout) (*ts.Tensor, error) {
+	if lay.whole {
+		return m.attend(s, q, k, v, nil, true)
+	}
+	B := q.MustSize()[0]
+	pieces := make([]map[int64]*ts.Tensor, B) // row → start → (1, nH, L, hd)
+	for r := range pieces {
+		pieces[r] = map[int64]*ts.Tensor{}
+	}
+	stack := func(x *ts.Tensor, g *docGroup) *ts.Tensor { // (n, nH, L, hd)
+		docs := make([]*ts.Tensor, len(g.at))
+		for j, at := range g.at {
+			docs[j] = s.Add(s.Add(x.MustNarrow(0, at[0], 1, false)).MustNarrow(2, at[1], g.L, false))
+		}
+		if len(docs) == 1 {
+			return docs[0]
+		}
+		return s.Add(ts.MustCat(docs, 0))
+	}
+	for i := range lay.groups {
+		g := &lay.groups[i]
+		y, err := m.attend(s, stack(q, g), stack(k, g), stack(v, g), nil, true) // (n, nH, L, hd)
+		if err != nil {
+			return nil, err
+		}
+		for j, at := range g.at {
+			pieces[at[0]][at[1]] = s.Add(y.MustNarrow(0, int64(j), 1, false))
+		}
+	}
+	rows := make([]*ts.Tensor, B)
+	for r := range rows {
+		var parts []*ts.Tensor
+		for start := int64(0); start < lay.T; start += parts[len(parts)-1].MustSize()[2] {
+			parts = append(parts, pieces[r][start])
+		}
+		rows[r] = s.Add(ts.MustCat(parts, 2)) // (1, nH, T, hd)
+	}
+	return s.Add(ts.MustCat(rows, 0)), nil // (B, nH, T, hd)
 }
 
 // MLP is SwiGLU: down(silu(gate(x)) · up(x)).
@@ -311,11 +427,11 @@ func (m *Model) MLP(s *torch.Scope, L *Layer, x *ts.Tensor) *ts.Tensor {
 	return m.linear(s, &L.Down, s.Add(g.MustMul(u, false)))
 }
 
-// Hidden runs the decoder over ids (B, T) at positions pos (B, T) under
-// mask (B, 1, T, S) and returns the final normalised hidden states (B, T, D).
+// Hidden runs the decoder over ids (B, T) at positions pos (B, T) in layout
+// lay and returns the final normalised hidden states (B, T, D).
 // cache, when not nil, holds one KV per layer for incremental generation.
-func (m *Model) Hidden(s *torch.Scope, ids, pos, mask *ts.Tensor, cache []*KV) (*ts.Tensor, error) {
-	h, err := m.layers(s, ids, pos, mask, cache, nil)
+func (m *Model) Hidden(s *torch.Scope, ids, pos *ts.Tensor, lay *Layout, cache []*KV) (*ts.Tensor, error) {
+	h, err := m.layers(s, ids, pos, lay, cache, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -328,7 +444,7 @@ func (m *Model) Hidden(s *torch.Scope, ids, pos, mask *ts.Tensor, cache []*KV) (
 // checkpoint.go) each block runs in a scope of its own, dropped as soon as
 // stash has kept its own handle on the block's output, so that only the
 // layers' inputs stay in memory.
-func (m *Model) layers(s *torch.Scope, ids, pos, mask *ts.Tensor, cache []*KV, stash func(*ts.Tensor) *ts.Tensor) (*ts.Tensor, error) {
+func (m *Model) layers(s *torch.Scope, ids, pos *ts.Tensor, lay *Layout, cache []*KV, stash func(*ts.Tensor) *ts.Tensor) (*ts.Tensor, error) {
 	h := m.Embedding(s, ids)     // (B, T, D)
 	cos, sin := m.Rotary(s, pos) // (B, 1, T, hd)
 	if stash != nil {
@@ -343,7 +459,7 @@ func (m *Model) layers(s *torch.Scope, ids, pos, mask *ts.Tensor, cache []*KV, s
 		if stash != nil {
 			ls = &torch.Scope{}
 		}
-		out, err := m.Block(ls, i, h, cos, sin, mask, kv) // (B, T, D)
+		out, err := m.Block(ls, i, h, cos, sin, lay, kv) // (B, T, D)
 		if err == nil && stash != nil {
 			out = stash(out)
 		}
@@ -364,9 +480,9 @@ func (m *Model) Embedding(s *torch.Scope, ids *ts.Tensor) *ts.Tensor {
 }
 
 // Block is decoder layer i: h + attn(norm(h)), then + mlp(norm(·)).
-func (m *Model) Block(s *torch.Scope, i int, h, cos, sin, mask *ts.Tensor, kv *KV) (*ts.Tensor, error) {
+func (m *Model) Block(s *torch.Scope, i int, h, cos, sin *ts.Tensor, lay *Layout, kv *KV) (*ts.Tensor, error) {
 	L := &m.Layers[i]
-	a, err := m.Attention(s, L, m.rmsnorm(s, h, L.InputNorm), cos, sin, mask, kv)
+	a, err := m.Attention(s, L, m.rmsnorm(s, h, L.InputNorm), cos, sin, lay, kv)
 	if err != nil {
 		return nil, err
 	}

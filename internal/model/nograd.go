@@ -11,7 +11,7 @@ import (
 // one layer's activations instead of every layer's, which a step's scope
 // would otherwise keep until the step ends (30 layers of SmolLM2 hold
 // ~2 MB a token).
-func (m *Model) HiddenNoGrad(s *torch.Scope, ids, pos, mask *ts.Tensor) (*ts.Tensor, error) {
+func (m *Model) HiddenNoGrad(s *torch.Scope, ids, pos *ts.Tensor, lay *Layout) (*ts.Tensor, error) {
 	var last *ts.Tensor // the newest layer output: the next layer's input
 	stash := func(h *ts.Tensor) *ts.Tensor {
 		k := h.MustShallowClone()
@@ -21,7 +21,7 @@ func (m *Model) HiddenNoGrad(s *torch.Scope, ids, pos, mask *ts.Tensor) (*ts.Ten
 		last = k
 		return k
 	}
-	h, err := m.layers(s, ids, pos, mask, nil, stash)
+	h, err := m.layers(s, ids, pos, lay, nil, stash)
 	if last != nil {
 		s.Add(last)
 	}

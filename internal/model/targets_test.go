@@ -8,6 +8,7 @@ import (
 
 	"github.com/ytrain/ytrain/internal/model"
 	"github.com/ytrain/ytrain/internal/modeltest"
+	"github.com/ytrain/ytrain/internal/seq"
 	"github.com/ytrain/ytrain/internal/tinymodel"
 	"github.com/ytrain/ytrain/internal/torch"
 )
@@ -42,8 +43,8 @@ func TestTargetStatsChunks(t *testing.T) {
 			}
 			return s.Add(x)
 		}
-		segT := up(seg)
-		h, err := m.Hidden(s, up(ids), up(pos), model.Mask(s, segT), nil)
+		b := &seq.Batch{B: 1, T: int64(len(ids)), Seg: seg}
+		h, err := m.Hidden(s, up(ids), up(pos), model.Docs(b), nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -52,11 +52,11 @@ func Logits(t testing.TB, m *model.Model, ids, pos, seg []int64) [][]float32 {
 	s := &torch.Scope{}
 	defer s.Drop()
 	b := seq.NewBatch([]*seq.Seq{{IDs: ids, Pos: pos, Seg: seg}}, nil)
-	idT, posT, segT, err := b.Tensors(s, m.Device)
+	idT, posT, _, err := b.Tensors(s, m.Device)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := m.Hidden(s, idT, posT, model.Mask(s, segT), nil)
+	h, err := m.Hidden(s, idT, posT, model.Docs(b), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

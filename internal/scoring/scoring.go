@@ -192,11 +192,11 @@ func (sc *Scorer) run() (loss, ent [][]float32, err error) {
 	sc.Tokens += b.B * b.T
 	s := &torch.Scope{}
 	defer s.Drop()
-	ids, pos, seg, err := b.Tensors(s, sc.M.Device)
+	ids, pos, _, err := b.Tensors(s, sc.M.Device)
 	if err != nil {
 		return nil, nil, err
 	}
-	h, err := sc.M.HiddenNoGrad(s, ids, pos, model.Mask(s, seg))
+	h, err := sc.M.HiddenNoGrad(s, ids, pos, model.Docs(b))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -131,7 +131,7 @@ func wholeLogitsStep(t *testing.T, tr *trainer, u *unit, gradScale float64) (los
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = tr.m.Backward(s, ids, pos, model.Mask(s, seg), false, func(s *torch.Scope, h *ts.Tensor) (*ts.Tensor, error) {
+	err = tr.m.Backward(s, ids, pos, &model.Layout{Mask: model.Mask(s, seg)}, false, func(s *torch.Scope, h *ts.Tensor) (*ts.Tensor, error) {
 		logits := tr.m.TargetLogits(s, h, prev) // (N, V)
 		nll, _ := model.NLL(s, logits, tgt)     // (N)
 		losses, _ = torch.Float32s(nll)
@@ -167,7 +167,7 @@ func chunkedTopK(t *testing.T, tr *trainer, u *unit) []float32 {
 	b := seq.NewBatch(u.seqs, u.targets)
 	s := &torch.Scope{}
 	defer s.Drop()
-	ids, pos, seg, err := b.Tensors(s, tr.m.Device)
+	ids, pos, _, err := b.Tensors(s, tr.m.Device)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +177,7 @@ func chunkedTopK(t *testing.T, tr *trainer, u *unit) []float32 {
 	}
 	var tl *model.TargetLoss
 	ts.NoGrad(func() {
-		h, err := tr.m.Hidden(s, ids, pos, model.Mask(s, seg), nil)
+		h, err := tr.m.Hidden(s, ids, pos, model.Docs(b), nil)
 		if err == nil {
 			tl, err = tr.m.TargetLosses(s, h, prev, tgt, tr.topK)
 		}

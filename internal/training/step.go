@@ -51,7 +51,7 @@ func (tr *trainer) unit(whole *unit, gradScale float64) (unitResult, error) {
 	s := &torch.Scope{}
 	defer s.Drop()
 	dev := tr.m.Device
-	ids, pos, seg, err := b.Tensors(s, dev)
+	ids, pos, _, err := b.Tensors(s, dev)
 	if err != nil {
 		return unitResult{}, err
 	}
@@ -60,7 +60,7 @@ func (tr *trainer) unit(whole *unit, gradScale float64) (unitResult, error) {
 		return unitResult{}, err
 	}
 	res := unitResult{tokens: int(b.B * b.T)}
-	err = tr.m.Backward(s, ids, pos, model.Mask(s, seg), tr.cfg.GradientCheckpointing,
+	err = tr.m.Backward(s, ids, pos, model.Docs(b), tr.cfg.GradientCheckpointing,
 		func(s *torch.Scope, h *ts.Tensor) (*ts.Tensor, error) {
 			return tr.objective(s, h, prev, tgt, gradScale, &res)
 		})

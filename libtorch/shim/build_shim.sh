@@ -220,6 +220,12 @@ extern "C" const char *atx_shim_info() {
   return "libgotch_tch: gotch C API built against libtorch $TORCH_VERSION ($KIND, $TORCH_LIB, cxx11abi=$ABI, cuda=$CUDA, opt=$OPT, out=$OUT)";
 }
 EOF
+# SDPA's attn_mask is optional: gotch passes an undefined tensor for none
+# (ts.None), which libtorch ≥ 2.x rejects as a mask of no dtype; pass none,
+# so that is_causal attention without a mask (model.Docs) runs.
+sed -i 's/scaled_dot_product_attention(\*query, \*key, \*value, (attn_mask ? \*attn_mask : torch::Tensor())/scaled_dot_product_attention(*query, *key, *value, (attn_mask \&\& attn_mask->defined() ? c10::optional<torch::Tensor>(*attn_mask) : c10::nullopt)/' "$W/torch_api_generated.cpp.h"
+grep -q 'attn_mask && attn_mask->defined()' "$W/torch_api_generated.cpp.h" ||
+  { echo "build_shim: torch_api_generated.cpp.h no longer passes SDPA's attn_mask as expected" >&2; exit 1; }
 # split the generated wrappers into PARTS TUs at function boundaries
 awk -v parts="$PARTS" -v dir="$W" '
   FNR == NR { if ($0 ~ /^}/) total++; next }
@@ -249,8 +255,10 @@ cat "$W"/*.stubs 2>/dev/null | sort -u > "$OUT/stubs.txt" || true
 # loading it is what registers the CUDA kernels (Debian's gcc defaults to
 # --as-needed).
 # shellcheck disable=SC2086
-$CXX -shared -o "$OUT/libgotch_tch.so" "$W"/*.o -Wl,-soname,libgotch_tch.so \
+# Linked beside and renamed: a running binary keeps the library it loaded.
+$CXX -shared -o "$OUT/libgotch_tch.so.tmp" "$W"/*.o -Wl,-soname,libgotch_tch.so \
   -L"$TORCH_LIB" -Wl,-rpath,"$TORCH_LIB" -Wl,--no-as-needed $TORCH_LIBS -Wl,--as-needed
+mv "$OUT/libgotch_tch.so.tmp" "$OUT/libgotch_tch.so"
 NSTUBS=$(wc -l < "$OUT/stubs.txt")
 DIST=gloo; [ -f "$W/dist_api.cpp.backends" ] && DIST=gloo,nccl
 cat > "$OUT/shim.env" <<EOF
