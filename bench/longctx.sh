@@ -41,7 +41,7 @@ printf "  %-52s %10s %10s %8s\n" "tokens/s" ytrain peer ratio
 printf "  %-52s %s\n" "one $SHORT-token document vs causal SDPA" "$(ratios "$out/one.$SHORT")"
 printf "  %-52s %s\n" "one $LONG-token document vs causal SDPA (goal 1.5x)" "$(ratios "$out/one.$LONG")"
 printf "  %-52s %s\n" "$LONG tokens of $DOC-token documents vs the 4-D mask" "$(ratios "$out/packed")"
-printf "  %-52s %s\n" "ytrain: packed $LONG-token row vs $SHORT-token rows (goal 0.5x)" "$(ratios "$out/self")"
+printf "  %-52s %s\n" "ytrain alone: packed $LONG row vs $SHORT rows (goal 0.5x)" "$(ratios "$out/self")"
 if [ -n "${MASK:-}" ]; then
 	printf "  %-52s %10.1f\n" "ytrain, the explicit T×T mask on the packed row" "$(tps "$LONG" "$out/ytrain.mask.txt")"
 fi
