@@ -83,12 +83,16 @@ fuzz: gotch
 
 # score, train and long context next to transformers, peft and TRL on the
 # same torch 2.11 (ytrain: build/shim; the peers: build/venv); small by
-# default, env knobs for bigger (see each script's header)
+# default, env knobs for bigger (see each script's header); the real model
+# (make smollm2) where it has been fetched, a line saying so where not
+REAL_MODEL := build/models/smollm2
 bench: build venv
 	bash bench/tokenize.sh
 	bash bench/score.sh
-	bash bench/generate.sh
+	MODEL=$(REAL_MODEL) bash bench/score.sh
+	MODEL=$(REAL_MODEL) bash bench/generate.sh
 	bash bench/train.sh
+	MODEL=$(REAL_MODEL) bash bench/train.sh
 	bash bench/lmhead.sh
 	bash bench/longctx.sh
 	bash bench/dist.sh

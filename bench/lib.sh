@@ -24,3 +24,20 @@ ratios() {
 }
 # peak RSS (MB) of a command, from /usr/bin/time, into the file $rss
 peak() { /usr/bin/time -f %M -o "$rss" "$@" && awk '{ $1 = int($1 / 1024) } 1' "$rss" > "$rss.mb" && mv "$rss.mb" "$rss"; }
+# real_records OUT N: N chat records of tools/realworld's domain (its dry
+# run, ~90 tokens each) tokenized with $MODEL's tokenizer into the token
+# JSONL both sides read; the real model's benchmarks train and score these
+real_records() {
+	local dir=bench/out/realworld
+	[ -f "$dir/domain.train.jsonl" ] || go run ./tools/realworld --unfiltered --facts-per-kind 23 -o "$dir" > /dev/null 2>&1
+	bin/tokenize --tokenizer "$MODEL" --encoding jsonl -o "$dir/tokens.jsonl" "$dir/domain.train.jsonl" 2> /dev/null
+	awk -v n="$2" 'NR <= n' "$dir/tokens.jsonl" > "$1"
+}
+# real_model NAME: MODEL= names a real HF folder (make smollm2's by
+# default where the caller asks for it); exits with a line when it is missing
+real_model() {
+	if [ ! -f "$MODEL/model.safetensors" ]; then
+		echo "$1: skipped on $MODEL: not fetched (make smollm2)"
+		exit 0
+	fi
+}

@@ -132,6 +132,9 @@ func TestDocsGroups(t *testing.T) {
 	if lay.whole || !slices.EqualFunc(lay.groups, want, func(a, b docGroup) bool { return a.L == b.L && slices.Equal(a.at, b.at) }) {
 		t.Errorf("Docs = %+v, want groups %+v", lay, want)
 	}
+	if n := lay.Pairs(); n != 3*3+5*5+8*8 {
+		t.Errorf("Pairs = %d, want 3² + 5² + 8² = 98", n)
+	}
 	b.Seg = []int64{1, 1, 1, 1, 1, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2}
 	if lay := Docs(b); !lay.whole || len(lay.groups) != 1 || len(lay.groups[0].at) != 2 {
 		t.Errorf("one document a row (padding folded in): Docs = %+v, want whole rows", lay)

@@ -279,6 +279,16 @@ func Docs(b *seq.Batch) *Layout {
 	return lay
 }
 
+// Pairs is how many query-key pairs the layout's attention weighs: Σ L²
+// over its documents, for the memory estimate (memory.go).
+func (lay *Layout) Pairs() int64 {
+	var n int64
+	for _, g := range lay.groups {
+		n += int64(len(g.at)) * g.L * g.L
+	}
+	return n
+}
+
 // Mask returns the explicit attention mask of the layout Docs gives seg
 // (B, T): (B, 1, T, T), true where query i may attend key j: same segment
 // and j ≤ i. Tests check the per-document path against it.

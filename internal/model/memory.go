@@ -22,6 +22,7 @@ const MemoryLimitEnv = "YTRAIN_MEMORY_LIMIT"
 // Pass is the work a batch does, for MemoryNeed.
 type Pass struct {
 	B, T          int64 // rows, padded length
+	Pairs         int64 // query-key pairs attention weighs (Layout.Pairs); 0: B·T²
 	Targets       int64 // positions the LM head runs at
 	Train         bool  // autograd keeps every layer's activations
 	Checkpointing bool  // ... only each layer's input, and one layer's
@@ -31,9 +32,9 @@ type Pass struct {
 // the weights, before libtorch allocates any of it: the activations of a
 // layer per token (all layers' when training without checkpointing; two
 // layers' in score's HiddenNoGrad), the
-// attention scores (B, nH, T, T) where the explicit path materialises them
-// (libtorch without SDPA: all layers' when training), the masks, and the LM
-// head's chunk (targets.go).
+// attention scores (nH per query-key pair: per document with model.Docs)
+// where the explicit path materialises them (libtorch without SDPA: all
+// layers' when training), the masks, and the LM head's chunk (targets.go).
 func (m *Model) MemoryNeed(p Pass) int64 {
 	c := m.Cfg
 	f32 := int64(4)
@@ -45,7 +46,11 @@ func (m *Model) MemoryNeed(p Pass) int64 {
 	if p.Train {
 		layer += tok * 8 * c.Hidden * f32
 	}
-	scores := p.B * c.Heads * p.T * p.T * f32 // (B, nH, T, T)
+	pairs := p.Pairs
+	if pairs == 0 {
+		pairs = p.B * p.T * p.T
+	}
+	scores := c.Heads * pairs * f32 // (B, nH, T, T) under a mask; (n, nH, L, L) a document length
 	perLayerScores := int64(1)                // SDPA: one layer's, transiently at most
 	if m.explicitAttention() {
 		perLayerScores = 4 // scores, scaled, masked, softmax
@@ -58,7 +63,7 @@ func (m *Model) MemoryNeed(p Pass) int64 {
 	if p.Train && p.Checkpointing {
 		need += c.Layers * tok * c.Hidden * f32 // each layer's input
 	}
-	need += 3 * p.B * p.T * p.T // the boolean masks (B, T, T)
+	need += 3 * pairs // the boolean masks
 	need += min(p.Targets, m.HeadRows())*c.Vocab*headBuffers*f32 + 3*p.Targets*c.Hidden*f32
 	return need
 }

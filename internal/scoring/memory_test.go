@@ -29,6 +29,11 @@ func TestMemoryEstimateRefusesBeforeRunning(t *testing.T) {
 	if need <= 0 || m.MemoryNeed(model.Pass{B: 3, T: 42, Targets: 30}) <= need || m.MemoryNeed(model.Pass{B: 3, T: 21, Targets: 30, Train: true}) <= need {
 		t.Fatalf("the estimate does not grow with length or training: %d", need)
 	}
+	// a 16k row of 1k-token documents attends per document: 16 × 1k², not 16k²
+	packed, one := model.Pass{B: 1, T: 16384, Pairs: 16 << 20, Targets: 1}, model.Pass{B: 1, T: 16384, Targets: 1}
+	if m.MemoryNeed(packed) >= m.MemoryNeed(one) {
+		t.Fatalf("a packed row's estimate %d is not below one document's %d", m.MemoryNeed(packed), m.MemoryNeed(one))
+	}
 	_, err := score("4K")
 	if err == nil {
 		t.Fatal("scored with 4 KB of memory")

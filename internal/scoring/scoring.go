@@ -186,7 +186,8 @@ func (sc *Scorer) run() (loss, ent [][]float32, err error) {
 		seqs[i] = r.Seq
 	}
 	b := seq.NewBatch(seqs, nil)
-	if err := sc.M.CheckMemory(model.Pass{B: b.B, T: b.T, Targets: int64(len(b.Prev))}); err != nil {
+	lay := model.Docs(b)
+	if err := sc.M.CheckMemory(model.Pass{B: b.B, T: b.T, Pairs: lay.Pairs(), Targets: int64(len(b.Prev))}); err != nil {
 		return nil, nil, err
 	}
 	sc.Tokens += b.B * b.T
@@ -196,7 +197,7 @@ func (sc *Scorer) run() (loss, ent [][]float32, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	h, err := sc.M.HiddenNoGrad(s, ids, pos, model.Docs(b))
+	h, err := sc.M.HiddenNoGrad(s, ids, pos, lay)
 	if err != nil {
 		return nil, nil, err
 	}

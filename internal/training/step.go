@@ -44,7 +44,8 @@ func (tr *trainer) unit(whole *unit, gradScale float64) (unitResult, error) {
 		return res, err
 	}
 	b := seq.NewBatch(u.seqs, u.targets)
-	pass := model.Pass{B: b.B, T: b.T, Targets: int64(len(b.Prev)), Train: true, Checkpointing: tr.cfg.GradientCheckpointing}
+	lay := model.Docs(b)
+	pass := model.Pass{B: b.B, T: b.T, Pairs: lay.Pairs(), Targets: int64(len(b.Prev)), Train: true, Checkpointing: tr.cfg.GradientCheckpointing}
 	if err := tr.m.CheckMemory(pass); err != nil {
 		return unitResult{}, err
 	}
@@ -60,7 +61,7 @@ func (tr *trainer) unit(whole *unit, gradScale float64) (unitResult, error) {
 		return unitResult{}, err
 	}
 	res := unitResult{tokens: int(b.B * b.T)}
-	err = tr.m.Backward(s, ids, pos, model.Docs(b), tr.cfg.GradientCheckpointing,
+	err = tr.m.Backward(s, ids, pos, lay, tr.cfg.GradientCheckpointing,
 		func(s *torch.Scope, h *ts.Tensor) (*ts.Tensor, error) {
 			return tr.objective(s, h, prev, tgt, gradScale, &res)
 		})
