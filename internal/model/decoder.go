@@ -489,15 +489,20 @@ func (m *Model) Embedding(s *torch.Scope, ids *ts.Tensor) *ts.Tensor {
 	return s.Add(ts.MustEmbedding(m.Embed, ids, -1, false, false))
 }
 
-// Block is decoder layer i: h + attn(norm(h)), then + mlp(norm(·)).
+// Block is decoder layer i: h + attn(norm(h)), then + mlp(norm(·)). Its
+// intermediates live in a scope of their own, dropped when it returns:
+// autograd keeps what backward needs, the rest (a LoRA linear's partial
+// sums, rope's halves, ...) is freed now, not at the end of the step.
 func (m *Model) Block(s *torch.Scope, i int, h, cos, sin *ts.Tensor, lay *Layout, kv *KV) (*ts.Tensor, error) {
 	L := &m.Layers[i]
-	a, err := m.Attention(s, L, m.rmsnorm(s, h, L.InputNorm), cos, sin, lay, kv)
+	bs := &torch.Scope{}
+	defer bs.Drop()
+	a, err := m.Attention(bs, L, m.rmsnorm(bs, h, L.InputNorm), cos, sin, lay, kv)
 	if err != nil {
 		return nil, err
 	}
-	h = s.Add(h.MustAdd(a, false))
-	return s.Add(h.MustAdd(m.MLP(s, L, m.rmsnorm(s, h, L.PostNorm)), false)), nil
+	h = bs.Add(h.MustAdd(a, false))
+	return s.Add(h.MustAdd(m.MLP(bs, L, m.rmsnorm(bs, h, L.PostNorm)), false)), nil
 }
 
 // FinalNorm is model.norm over hidden states (..., D).
