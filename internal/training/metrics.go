@@ -140,7 +140,7 @@ func (tr *trainer) step(acc *stepAcc, tokens int, since, start time.Time, total 
 	}
 	if tr.st.Step%max(1, cfg.LogEvery) == 0 || tr.st.Step == total {
 		el := time.Since(start)
-		eta := time.Duration(float64(el) / float64(tr.st.Step) * float64(total-tr.st.Step))
+		eta := time.Duration(float64(el) / float64(max(1, tr.st.Step-tr.resumed)) * float64(total-tr.st.Step))
 		end := "\n"
 		if cfg.Terminal {
 			end = "   \r" // one line, rewritten in place

@@ -114,6 +114,7 @@ type trainer struct {
 	log      *os.File // metrics.jsonl
 	evals    []evalSet
 	st       state
+	resumed  int         // the step this process started at (0, or a checkpoint's): the ETA counts steps since
 	perEpoch int         // units
 	g        *dist.Group // the ranks training together (a world of one alone)
 	hf       hfFiles
@@ -320,6 +321,7 @@ type stepAcc struct {
 func (tr *trainer) loop(seqs []*seq.Seq, total int) error {
 	cfg := tr.cfg
 	start := time.Now()
+	tr.resumed = tr.st.Step
 	tokensSince, since := 0, time.Now()
 	tr.m.Training = true
 	perEpoch := tr.perEpoch
