@@ -33,11 +33,21 @@ real_records() {
 	bin/tokenize --tokenizer "$MODEL" --encoding jsonl -o "$dir/tokens.jsonl" "$dir/domain.train.jsonl" 2> /dev/null
 	awk -v n="$2" 'NR <= n' "$dir/tokens.jsonl" > "$1"
 }
-# real_model NAME: MODEL= names a real HF folder (make smollm2's by
-# default where the caller asks for it); exits with a line when it is missing
-real_model() {
-	if [ ! -f "$MODEL/model.safetensors" ]; then
-		echo "$1: skipped on $MODEL: not fetched (make smollm2)"
-		exit 0
+# bench_model NAME VOCAB: sets out and model. With MODEL= (a real HF
+# folder: make bench gives make smollm2's) out is bench/out/NAME-<folder>,
+# and a missing model ends the script with a line; without, out is
+# bench/out/NAME and model a random Qwen3 of VOCAB made there
+bench_model() {
+	if [ -n "${MODEL:-}" ]; then
+		if [ ! -f "$MODEL/model.safetensors" ]; then
+			echo "$1: skipped on $MODEL: not fetched (make smollm2)"
+			exit 0
+		fi
+		out=bench/out/$1-$(basename "$MODEL") model=$MODEL
+		mkdir -p "$out"
+	else
+		out=bench/out/$1 model=bench/out/$1/model
+		mkdir -p "$out"
+		peers make-model "$model" "$2" "${HIDDEN:-256}" "${LAYERS:-4}" >/dev/null
 	fi
 }

@@ -12,18 +12,11 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 DOCS=${DOCS:-64} LEN=${LEN:-256} BATCH=${BATCH:-4096} VOCAB=${VOCAB:-8192}
+bench_model score "$VOCAB"
 if [ -n "${MODEL:-}" ]; then
-	real_model score
-	out=bench/out/score-$(basename "$MODEL")
-	mkdir -p "$out"
-	model=$MODEL
 	real_records "$out/tokens.jsonl" "$DOCS"
 	what="$(basename "$MODEL"): $DOCS realworld chat records"
 else
-	out=bench/out/score
-	mkdir -p "$out"
-	model=$out/model
-	peers make-model "$model" "$VOCAB" "${HIDDEN:-256}" "${LAYERS:-4}" >/dev/null
 	peers data "$out/tokens.jsonl" "$DOCS" "$LEN" "$VOCAB"
 	what="random Qwen3: $DOCS docs x $LEN tokens"
 fi

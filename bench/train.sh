@@ -20,20 +20,13 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 DOCS=${DOCS:-32} LEN=${LEN:-256} BATCH=${BATCH:-8} WDOCS=${WDOCS:-2} LR=1e-4
+bench_model train 8192
 if [ -n "${MODEL:-}" ]; then
-	real_model train
-	out=bench/out/train-$(basename "$MODEL")
-	mkdir -p "$out"
-	model=$MODEL
 	real_records "$out/fused.jsonl" "$DOCS"
 	real_records "$out/windowed.jsonl" "$WDOCS"
 	LEN=$(awk -F'"input_ids":\\[' '{ n = split($2, a, "]"); n = split(a[1], b, ","); if (n > m) m = n } END { print m }' "$out/fused.jsonl")
 	what="$(basename "$MODEL"), realworld chat records (up to $LEN tokens)"
 else
-	out=bench/out/train
-	mkdir -p "$out"
-	model=$out/model
-	peers make-model "$model" 8192 "${HIDDEN:-256}" "${LAYERS:-4}" >/dev/null
 	peers data "$out/fused.jsonl" "$DOCS" "$LEN" 8192
 	peers data "$out/windowed.jsonl" "$WDOCS" "$LEN" 8192 # windowed is ~20x slower: fewer documents
 	what="random Qwen3, $LEN-token documents ($((LEN / 4)) prompt)"
