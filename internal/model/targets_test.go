@@ -80,7 +80,10 @@ func TestTargetStatsChunks(t *testing.T) {
 		dChunk = max(dChunk, rel(chunkL[k], float64(wholeL[k])), rel(chunkE[k], float64(wholeE[k])))
 	}
 	t.Logf("%d targets: chunks of 3 vs one chunk %.2g, vs the float64 reference %.2g (relative to max(1, |value|))", len(prev), dChunk, dRef)
-	if dChunk > 1e-6 || dRef > 1e-5 {
+	// chunks change only the order float32 sums the vocabulary in: a few
+	// ulps (1.1e-6 seen on libtorch 1.13's explicit attention), where a
+	// wrong chunk boundary would be off by whole nats
+	if dChunk > 4e-6 || dRef > 1e-5 {
 		t.Fatalf("loss/entropy: chunks of 3 vs one chunk differ by %g, vs the float64 reference by %g", dChunk, dRef)
 	}
 }
