@@ -104,7 +104,7 @@ shim: $(SHIM)
 
 # gotchpatch keeps the C++ sources' mtimes, so re-patching gotch does not
 # rebuild the shim; $(SHIM_DIR)/config changes when the settings do.
-SHIM_OWN := libtorch/shim/dist_api.cpp libtorch/shim/dist_api.h $(wildcard libtorch/shim/gloo-decl/gloo/*.h libtorch/shim/gloo-decl/gloo/*/*.h)
+SHIM_OWN := libtorch/shim/dist_api.cpp libtorch/shim/dist_api.h libtorch/shim/ops_api.cpp $(wildcard libtorch/shim/gloo-decl/gloo/*.h libtorch/shim/gloo-decl/gloo/*/*.h)
 $(SHIM): libtorch/shim/build_shim.sh libtorch/shim/stub.awk $(wildcard libtorch/shim/stubs-libtorch-*.txt) $(SHIM_OWN) \
          $(wildcard $(TORCH_VERSION_H) $(GOTCH_DIR)/libtch/csrc/* $(GOTCH_DIR)/libtch/torch_api*.h) \
          $(SHIM_DIR)/config $(SHIM_NEEDS) | $(GOTCH_DIR)/.stamp deps
@@ -124,14 +124,17 @@ $(SHIM_DIR)/config: FORCE
 
 FORCE:
 
+# what build_shim.sh needs to build the shim elsewhere (beside gloo-decl/)
+SHIM_SRC = libtorch/shim/build_shim.sh libtorch/shim/stub.awk libtorch/shim/stubs-libtorch-*.txt \
+	libtorch/shim/dist_api.cpp libtorch/shim/dist_api.h libtorch/shim/ops_api.cpp \
+	$(GOTCH_DIR)/libtch/csrc/* $(GOTCH_DIR)/libtch/torch_api.h $(GOTCH_DIR)/libtch/torch_api_generated.h
+
 dist: $(SHIM) $(GOTCH_DIR)/.stamp | deps
 	rm -rf dist
 	mkdir -p dist/bin dist/lib dist/shim-src
 	$(GO) build -tags gotch_dist -o dist/bin/ $(addprefix ./cmd/,$(TOOLS)) ./tools/tinymodel
 	cp $(SHIM) $(SHIM_DIR)/stubs.txt $(SHIM_DIR)/shim.env dist/lib/
-	cp libtorch/shim/build_shim.sh libtorch/shim/stub.awk libtorch/shim/stubs-libtorch-*.txt \
-	   libtorch/shim/dist_api.cpp libtorch/shim/dist_api.h \
-	   $(GOTCH_DIR)/libtch/csrc/* $(GOTCH_DIR)/libtch/torch_api.h $(GOTCH_DIR)/libtch/torch_api_generated.h dist/shim-src/
+	cp $(SHIM_SRC) dist/shim-src/
 	cp -R libtorch/shim/gloo-decl dist/shim-src/
 	cp libtorch/shim/dist-README.txt dist/README.txt
 	cp bench/gpu/gpu-check.sh bench/gpu/gpu_check.py dist/
@@ -145,8 +148,8 @@ gpu-bundle: $(SHIM) $(GOTCH_DIR)/.stamp
 	rm -rf $(GPU_BUNDLE) $(GPU_BUNDLE).tar.gz
 	mkdir -p $(GPU_BUNDLE)/bin $(GPU_BUNDLE)/lib $(GPU_BUNDLE)/shim-src
 	$(GO) build -tags gotch_dist -ldflags='-s -w' -o $(GPU_BUNDLE)/bin/ ./cmd/score ./cmd/train ./cmd/generate ./tools/tinymodel
-	cp libtorch/shim/build_shim.sh libtorch/shim/stub.awk libtorch/shim/stubs-libtorch-*.txt \
-	   $(GOTCH_DIR)/libtch/csrc/* $(GOTCH_DIR)/libtch/torch_api.h $(GOTCH_DIR)/libtch/torch_api_generated.h $(GPU_BUNDLE)/shim-src/
+	cp $(SHIM_SRC) $(GPU_BUNDLE)/shim-src/
+	cp -R libtorch/shim/gloo-decl $(GPU_BUNDLE)/shim-src/
 	cp bench/gpu/gpu-check.sh bench/gpu/gpu_check.py tools/venv/requirements.txt $(GPU_BUNDLE)/
 	cp libtorch/shim/gpu-README.txt $(GPU_BUNDLE)/README.txt
 	tar -C dist -czf $(GPU_BUNDLE).tar.gz ytrain-gpu

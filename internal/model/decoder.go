@@ -330,22 +330,23 @@ func (m *Model) Attention(s *torch.Scope, L *Layer, x, cos, sin *ts.Tensor, lay 
 	}
 	rep := c.Heads / c.KVHeads // grouped-query: each kv head serves rep query heads
 	fold := rep > 1 && T == 1
+	grouped := rep > 1 && !fold && !m.explicitAttention() && torch.HasGQA()
 	switch {
 	case fold:
 		// one new position (a generation step): the rep query heads of a
 		// kv head become rep query rows of it, so the cache is read once,
 		// never copied rep times; mask (B, 1, 1, S) broadcasts over them
 		q = s.Add(q.MustReshape([]int64{B, c.KVHeads, rep, c.HeadDim}, false)) // (B, nKV, rep, hd)
-	case rep > 1:
+	case rep > 1 && !grouped: // libtorch without grouped-query SDPA (< 2.5)
 		k = s.Add(k.MustRepeatInterleaveSelfInt(rep, []int64{1}, nil, false)) // (B, nH, S, hd)
 		v = s.Add(v.MustRepeatInterleaveSelfInt(rep, []int64{1}, nil, false)) // (B, nH, S, hd)
 	}
 	var y *ts.Tensor
 	var err error
 	if lay.Mask != nil {
-		y, err = m.attend(s, q, k, v, lay.Mask, false) // (B, nH, T, hd); folded (B, nKV, rep, hd)
+		y, err = m.attend(s, q, k, v, lay.Mask, false, grouped) // (B, nH, T, hd); folded (B, nKV, rep, hd)
 	} else {
-		y, err = m.attendDocs(s, q, k, v, lay) // (B, nH, T, hd)
+		y, err = m.attendDocs(s, q, k, v, lay, grouped) // (B, nH, T, hd)
 	}
 	if err != nil {
 		return nil, err
@@ -360,8 +361,16 @@ func (m *Model) Attention(s *torch.Scope, L *Layer, x, cos, sin *ts.Tensor, lay 
 
 // attend is softmax(q kᵀ/√hd + mask) v, through libtorch's fused SDPA where
 // the shim has it (libtorch ≥ 2.0) and explicitly otherwise. mask (B, 1, T,
-// S), or nil with causal set: q and k are the same positions.
-func (m *Model) attend(s *torch.Scope, q, k, v, mask *ts.Tensor, causal bool) (*ts.Tensor, error) {
+// S), or nil with causal set: q and k are the same positions. grouped: k
+// and v have fewer heads than q (grouped-query SDPA, libtorch ≥ 2.5).
+func (m *Model) attend(s *torch.Scope, q, k, v, mask *ts.Tensor, causal, grouped bool) (*ts.Tensor, error) {
+	if grouped {
+		y, err := torch.SDPAGQA(q, k, v, mask, causal)
+		if err != nil {
+			return nil, err
+		}
+		return s.Add(y), nil
+	}
 	if !m.noSDPA {
 		am := mask
 		if am == nil {
@@ -387,12 +396,12 @@ func (m *Model) attend(s *torch.Scope, q, k, v, mask *ts.Tensor, causal bool) (*
 	return s.Add(p.MustMatmul(v, false)), nil                                                // (B, nH, T, hd)
 }
 
-// attendDocs is causal attention within each document of lay over q, k, v
-// (B, nH, T, hd): the documents of one length are stacked and attend in
+// attendDocs is causal attention within each document of lay over q (B, nH,
+// T, hd) and k, v (B, nH or nKV, T, hd): the documents of one length are stacked and attend in
 // one call, then every row is put back together in position order.
-func (m *Model) attendDocs(s *torch.Scope, q, k, v *ts.Tensor, lay *Layout) (*ts.Tensor, error) {
+func (m *Model) attendDocs(s *torch.Scope, q, k, v *ts.Tensor, lay *Layout, grouped bool) (*ts.Tensor, error) {
 	if lay.whole {
-		return m.attend(s, q, k, v, nil, true)
+		return m.attend(s, q, k, v, nil, true, grouped)
 	}
 	B := q.MustSize()[0]
 	pieces := make([]map[int64]*ts.Tensor, B) // row → start → (1, nH, L, hd)
@@ -411,7 +420,7 @@ func (m *Model) attendDocs(s *torch.Scope, q, k, v *ts.Tensor, lay *Layout) (*ts
 	}
 	for i := range lay.groups {
 		g := &lay.groups[i]
-		y, err := m.attend(s, stack(q, g), stack(k, g), stack(v, g), nil, true) // (n, nH, L, hd)
+		y, err := m.attend(s, stack(q, g), stack(k, g), stack(v, g), nil, true, grouped) // (n, nH, L, hd)
 		if err != nil {
 			return nil, err
 		}

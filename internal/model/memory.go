@@ -51,7 +51,7 @@ func (m *Model) MemoryNeed(p Pass) int64 {
 		pairs = p.B * p.T * p.T
 	}
 	scores := c.Heads * pairs * f32 // (B, nH, T, T) under a mask; (n, nH, L, L) a document length
-	perLayerScores := int64(1)                // SDPA: one layer's, transiently at most
+	perLayerScores := int64(1)      // SDPA: one layer's, transiently at most
 	if m.explicitAttention() {
 		perLayerScores = 4 // scores, scaled, masked, softmax
 	}

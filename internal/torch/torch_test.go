@@ -1,6 +1,8 @@
 package torch
 
 import (
+	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -206,4 +208,58 @@ func TestCatch(t *testing.T) {
 		}
 	}()
 	Catch(func() error { panic("bug") })
+}
+
+// Grouped-query SDPA equals SDPA over k and v repeated per query head
+// (values and gradients) where the libtorch has it (2.5 and later), and
+// HasGQA says so exactly there.
+func TestSDPAGQA(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var major, minor int
+	fmt.Sscanf(ShimInfo()[strings.Index(ShimInfo(), "libtorch ")+len("libtorch "):], "%d.%d", &major, &minor)
+	if major < 2 || major == 2 && minor < 5 {
+		if HasGQA() {
+			t.Fatalf("libtorch %d.%d has no grouped-query SDPA, but HasGQA says it has", major, minor)
+		}
+		return
+	}
+	if !HasGQA() {
+		t.Fatalf("libtorch %d.%d has grouped-query SDPA, but HasGQA says no", major, minor)
+	}
+	s := &Scope{}
+	defer s.Drop()
+	ManualSeed(3)
+	q := s.Add(ts.MustRandn([]int64{2, 6, 5, 4}, gotch.Float, gotch.CPU)) // (B, nH, T, hd)
+	k := s.Add(ts.MustRandn([]int64{2, 2, 5, 4}, gotch.Float, gotch.CPU)) // (B, nKV, T, hd)
+	v := s.Add(ts.MustRandn([]int64{2, 2, 5, 4}, gotch.Float, gotch.CPU))
+	k.MustRequiresGrad_(true)
+	grouped, err := SDPAGQA(q, k, v, nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Add(grouped)
+	kr := s.Add(k.MustRepeatInterleaveSelfInt(3, []int64{1}, nil, false))
+	vr := s.Add(v.MustRepeatInterleaveSelfInt(3, []int64{1}, nil, false))
+	repeated := s.Add(ts.MustScaledDotProductAttention(q, kr, vr, ts.None, 0, true, nil))
+	d := values(t, s.Add(s.Add(s.Add(grouped.MustSub(repeated, false)).MustAbs(false)).MustMax(false)))[0]
+	if d > 1e-6 {
+		t.Errorf("grouped-query SDPA differs from SDPA over repeated k, v by %g", d)
+	}
+	gk := func(y *ts.Tensor) []float32 {
+		s.Add(y.MustSum(gotch.Float, false)).MustBackward()
+		g := s.Add(k.MustGrad(false))
+		out, err := Float32s(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g.MustZero_()
+		return out
+	}
+	a, b := gk(grouped), gk(repeated)
+	for i := range a {
+		if math.Abs(float64(a[i]-b[i])) > 1e-5 {
+			t.Fatalf("d/dk differs at %d: %g vs %g", i, a[i], b[i])
+		}
+	}
 }

@@ -1,8 +1,8 @@
 #!/bin/sh
 # build_shim.sh - build libgotch_tch.so, gotch's C API (torch_api.cpp +
-# torch_api_generated.cpp.h) and ytrain's c10d wrapper (dist_api.cpp: TCPStore,
-# ProcessGroupGloo, ProcessGroupNCCL where the libtorch has CUDA), against
-# whichever libtorch is installed.
+# torch_api_generated.cpp.h), ytrain's c10d wrapper (dist_api.cpp: TCPStore,
+# ProcessGroupGloo, ProcessGroupNCCL where the libtorch has CUDA) and the
+# ops gotch's API lacks (ops_api.cpp), against whichever libtorch is installed.
 #
 # Go binaries link only this library (see libtorch/gotchpatch), so changing
 # libtorch means rebuilding just this, with no Go toolchain. Every wrapper
@@ -67,6 +67,12 @@ if [ "${1:-}" = __compile ]; then
     # shellcheck disable=SC2086
     $CXX $SHIM_CXXFLAGS $SHIM_DIST_FLAGS -c "$src" -o "$obj" 2> "$log" ||
       { echo "build_shim: dist_api.cpp does not compile:" >&2; grep -m 20 error "$log" >&2; exit 1; }
+    exit 0
+  fi
+  if [ "$base" = ops_api.cpp ]; then # ours: never stubbed (it guards on the version itself)
+    # shellcheck disable=SC2086
+    $CXX $SHIM_CXXFLAGS -c "$src" -o "$obj" 2> "$log" ||
+      { echo "build_shim: ops_api.cpp does not compile:" >&2; grep -m 20 error "$log" >&2; exit 1; }
     exit 0
   fi
   i=0
@@ -180,8 +186,9 @@ esac
 
 W="$OUT/src"
 rm -rf "$W"; mkdir -p "$W"
-# ytrain's own C++: c10d (dist_api.cpp, dist_api.h, gloo-decl/ beside this script)
-for f in dist_api.cpp dist_api.h; do
+# ytrain's own C++: c10d (dist_api.cpp, dist_api.h, gloo-decl/ beside this
+# script) and the ops gotch's API lacks (ops_api.cpp)
+for f in dist_api.cpp dist_api.h ops_api.cpp; do
   [ -f "$HERE/$f" ] || { echo "build_shim: $HERE/$f missing" >&2; exit 1; }
   cp "$HERE/$f" "$W/"
 done
@@ -246,7 +253,7 @@ export SHIM_DIST_FLAGS="-DUSE_C10D_GLOO -I$HERE/gloo-decl" SHIM_NCCL_FLAGS="$NCC
 export SHIM_TORCH_VERSION="$TORCH_VERSION" CXX
 echo "build_shim: libtorch $TORCH_VERSION ($KIND) inc=[$TORCH_INC] lib=$TORCH_LIB abi=$ABI cuda=$CUDA std=$CXXSTD opt=$OPT parts=$PARTS jobs=$JOBS stubs=${STUBS:-none}" >&2
 # the hand-written TU (stb_image + jit) is the slowest: start it first
-{ echo torch_api; echo dist_api; p=0; while [ $p -lt "$PARTS" ]; do echo "gen_$p"; p=$((p + 1)); done; } |
+{ echo torch_api; echo dist_api; echo ops_api; p=0; while [ $p -lt "$PARTS" ]; do echo "gen_$p"; p=$((p + 1)); done; } |
   xargs -P "$JOBS" -I{} sh "$SELF" __compile "$W/{}.cpp" "$W/{}.o"
 
 cat "$W"/*.stubs 2>/dev/null | sort -u > "$OUT/stubs.txt" || true
