@@ -54,7 +54,7 @@ real() {
 	EPOCHS=${EPOCHS:-3}
 	# RESUME: a windowed run takes about 2.7 h, so each continues from its
 	# newest checkpoint in the next session
-	user=(RESUME=1 REAL=1 FACTS=23 RECORDS=5 TEST_PER_FACT=3 "REAL_SETS=domain.test domain.val general.test general.val domain.trainq")
+	user=(RESUME=1 KL=1 REAL=1 FACTS=23 RECORDS=5 TEST_PER_FACT=3 "REAL_SETS=domain.test domain.val general.test general.val domain.trainq")
 }
 user=()
 # the default grid's sweep: 4 lrs × noise 0.2 × data seeds 1, 2 × init seed 1
