@@ -95,8 +95,8 @@ func TestDocsEqualTheMask(t *testing.T) {
 	}
 	hasSDPA := !slices.Contains(names, "atg_scaled_dot_product_attention")
 	maskL, maskG := run(false)
-	if m.noSDPA == hasSDPA {
-		t.Fatalf("shim has SDPA: %v, but the decoder used SDPA: %v (%s)", hasSDPA, !m.noSDPA, torch.ShimInfo())
+	if m.explicitAttention() == hasSDPA {
+		t.Fatalf("shim has SDPA: %v, but the decoder used SDPA: %v (%s)", hasSDPA, !m.explicitAttention(), torch.ShimInfo())
 	}
 	type path struct {
 		name   string

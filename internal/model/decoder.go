@@ -371,7 +371,10 @@ func (m *Model) attend(s *torch.Scope, q, k, v, mask *ts.Tensor, causal, grouped
 		}
 		return s.Add(y), nil
 	}
-	if !m.noSDPA {
+	// the shim's list of stubs says where SDPA is missing (libtorch 1.13):
+	// a stub's error is never relied on, since an unlocked goroutine can
+	// miss it and read the unset result
+	if !m.explicitAttention() {
 		am := mask
 		if am == nil {
 			am = ts.None

@@ -6,7 +6,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -18,8 +17,6 @@ import (
 	"github.com/ytrain/ytrain/internal/safetensors"
 	"github.com/ytrain/ytrain/internal/tinymodel"
 )
-
-func init() { runtime.LockOSThread() }
 
 var archs = []tinymodel.Spec{
 	{Arch: "LlamaForCausalLM", Llama3Rope: true, Tied: true, Seed: 1},

@@ -2,6 +2,7 @@ package model_test
 
 import (
 	"math"
+	"runtime"
 	"testing"
 
 	"github.com/sugarme/gotch/ts"
@@ -16,6 +17,8 @@ import (
 // TargetStats taken 3 targets at a time gives what it gives in one chunk,
 // and both match the loss and entropy of the float64 reference's logits.
 func TestTargetStatsChunks(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	spec := tinymodel.Spec{Arch: "Qwen3ForCausalLM", Vocab: 97, Hidden: 48, Heads: 4, Inter: 80, Tied: true, Seed: 5}
 	m, dir := modeltest.New(t, spec)
 	ref, err := tinymodel.NewReference(dir)

@@ -4,6 +4,7 @@
 package modeltest
 
 import (
+	"runtime"
 	"testing"
 
 	"github.com/sugarme/gotch"
@@ -49,6 +50,8 @@ func New(t testing.TB, spec tinymodel.Spec) (*model.Model, string) {
 // its float32 logits, (T, V).
 func Logits(t testing.TB, m *model.Model, ids, pos, seg []int64) [][]float32 {
 	t.Helper()
+	runtime.LockOSThread() // a test's goroutine: libtorch's errors are per OS thread
+	defer runtime.UnlockOSThread()
 	s := &torch.Scope{}
 	defer s.Drop()
 	b := seq.NewBatch([]*seq.Seq{{IDs: ids, Pos: pos, Seg: seg}}, nil)
