@@ -137,7 +137,11 @@ func (g *Generator) step(b *seq.Batch, segK []int64, S int64, cache []*model.KV)
 	s := &torch.Scope{}
 	defer s.Drop()
 	dev := g.M.Device
-	ids, pos, segQ, err := b.Tensors(s, dev)
+	ids, pos, err := b.Tensors(s, dev)
+	if err != nil {
+		return nil, err
+	}
+	segQ, err := seq.Upload(s, dev, b.Seg, b.B, b.T)
 	if err != nil {
 		return nil, err
 	}

@@ -52,7 +52,11 @@ func TestDocsEqualTheMask(t *testing.T) {
 	run := func(docs bool) (logits, grad []float32) {
 		s := &torch.Scope{}
 		defer s.Drop()
-		ids, pos, seg, err := b.Tensors(s, m.Device)
+		ids, pos, err := b.Tensors(s, m.Device)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seg, err := seq.Upload(s, m.Device, b.Seg, b.B, b.T)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -55,7 +55,7 @@ func Logits(t testing.TB, m *model.Model, ids, pos, seg []int64) [][]float32 {
 	s := &torch.Scope{}
 	defer s.Drop()
 	b := seq.NewBatch([]*seq.Seq{{IDs: ids, Pos: pos, Seg: seg}}, nil)
-	idT, posT, _, err := b.Tensors(s, m.Device)
+	idT, posT, err := b.Tensors(s, m.Device)
 	if err != nil {
 		t.Fatal(err)
 	}

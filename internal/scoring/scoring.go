@@ -193,7 +193,7 @@ func (sc *Scorer) run() (loss, ent [][]float32, err error) {
 	sc.Tokens += b.B * b.T
 	s := &torch.Scope{}
 	defer s.Drop()
-	ids, pos, _, err := b.Tensors(s, sc.M.Device)
+	ids, pos, err := b.Tensors(s, sc.M.Device)
 	if err != nil {
 		return nil, nil, err
 	}

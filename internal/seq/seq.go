@@ -244,17 +244,15 @@ func (b *Batch) alloc() {
 	b.IDs, b.Pos, b.Seg = make([]int64, n), make([]int64, n), make([]int64, n)
 }
 
-// Tensors uploads ids, positions and segments to dev as (B, T) int64
-// tensors registered in s.
-func (b *Batch) Tensors(s *torch.Scope, dev gotch.Device) (ids, pos, seg *ts.Tensor, err error) {
+// Tensors uploads ids and positions to dev as (B, T) int64 tensors
+// registered in s. The segments stay on the host: attention reads them as
+// a layout (model.Docs); a mask that needs them uploads them itself.
+func (b *Batch) Tensors(s *torch.Scope, dev gotch.Device) (ids, pos *ts.Tensor, err error) {
 	if ids, err = Upload(s, dev, b.IDs, b.B, b.T); err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	if pos, err = Upload(s, dev, b.Pos, b.B, b.T); err != nil {
-		return nil, nil, nil, err
-	}
-	seg, err = Upload(s, dev, b.Seg, b.B, b.T)
-	return ids, pos, seg, err
+	pos, err = Upload(s, dev, b.Pos, b.B, b.T)
+	return ids, pos, err
 }
 
 // Targets uploads the targets to dev, registered in s: prev (N), the flat

@@ -122,7 +122,11 @@ func wholeLogitsStep(t *testing.T, tr *trainer, u *unit, gradScale float64) (los
 	b := seq.NewBatch(u.seqs, u.targets)
 	s := &torch.Scope{}
 	defer s.Drop()
-	ids, pos, seg, err := b.Tensors(s, tr.m.Device)
+	ids, pos, err := b.Tensors(s, tr.m.Device)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seg, err := seq.Upload(s, tr.m.Device, b.Seg, b.B, b.T)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +171,7 @@ func chunkedTopK(t *testing.T, tr *trainer, u *unit) []float32 {
 	b := seq.NewBatch(u.seqs, u.targets)
 	s := &torch.Scope{}
 	defer s.Drop()
-	ids, pos, _, err := b.Tensors(s, tr.m.Device)
+	ids, pos, err := b.Tensors(s, tr.m.Device)
 	if err != nil {
 		t.Fatal(err)
 	}

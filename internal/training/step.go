@@ -52,7 +52,7 @@ func (tr *trainer) unit(whole *unit, gradScale float64) (unitResult, error) {
 	s := &torch.Scope{}
 	defer s.Drop()
 	dev := tr.m.Device
-	ids, pos, _, err := b.Tensors(s, dev)
+	ids, pos, err := b.Tensors(s, dev)
 	if err != nil {
 		return unitResult{}, err
 	}
