@@ -42,6 +42,11 @@ func lockOutput(dir string) (*os.File, error) {
 // (and nothing else) so that a new run starts clean.
 var outputs = []string{"checkpoint-*", "final", "final.tmp", "merged", "metrics.jsonl"}
 
+// checkpointPath is the folder of the checkpoint at step in dir.
+func checkpointPath(dir string, step int) string {
+	return filepath.Join(dir, fmt.Sprintf("checkpoint-%d", step))
+}
+
 // checkpoints returns the steps of dir's checkpoint-N folders, oldest
 // first. A folder is renamed to checkpoint-N only once written whole, so
 // every one listed is complete.
@@ -70,7 +75,7 @@ func latestCheckpoint(dir string) (string, error) {
 	if len(steps) == 0 {
 		return "", fmt.Errorf("--resume latest: %s has no checkpoint-N folder", dir)
 	}
-	return filepath.Join(dir, fmt.Sprintf("checkpoint-%d", steps[len(steps)-1])), nil
+	return checkpointPath(dir, steps[len(steps)-1]), nil
 }
 
 // pruneCheckpoints is --save-total-limit: it removes all but dir's newest
@@ -81,7 +86,7 @@ func pruneCheckpoints(dir string, keep int) error {
 		return err
 	}
 	for _, step := range steps[:len(steps)-keep] {
-		if err := os.RemoveAll(filepath.Join(dir, fmt.Sprintf("checkpoint-%d", step))); err != nil {
+		if err := os.RemoveAll(checkpointPath(dir, step)); err != nil {
 			return err
 		}
 	}

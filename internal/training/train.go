@@ -442,5 +442,5 @@ func (tr *trainer) interrupted() (os.Signal, error) {
 }
 
 func (tr *trainer) checkpointDir() string {
-	return filepath.Join(tr.cfg.Output, fmt.Sprintf("checkpoint-%d", tr.st.Step))
+	return checkpointPath(tr.cfg.Output, tr.st.Step)
 }
